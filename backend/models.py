@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from backend.roles import Role
+
+
+class User(AbstractUser):
+    """A person who signs in: staff member or patient. Roles are groups named after `Role`."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    def role_names(self) -> list[str]:
+        """The user's roles, sorted; superusers are admins whatever their groups."""
+        cached: list[str] | None = getattr(self, "_role_names", None)
+        if cached is None:
+            names = {group.name for group in self.groups.all() if group.name in Role.values}
+            if self.is_superuser:
+                names.add(Role.ADMIN)
+            cached = sorted(names)
+            self._role_names = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.role_names() for role in roles)
+
+
+class WorkerHeartbeat(models.Model):
+    """A round trip through the broker: written by the web or beat side, answered by a worker.
+
+    Beat emits one a minute; operators (and the pipeline test) read when a worker last answered.
+    """
+
+    requested_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = (models.Index(fields=["-requested_at"], name="heartbeat_recent_idx"),)
+
+    def __str__(self) -> str:
+        return f"heartbeat {self.pk} answered by {self.answered_by or '-'}"

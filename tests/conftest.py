@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from backend.roles import Role
+from tests.factories import UserFactory
+from tests.processes import CeleryWorker, RedisServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_broker() -> None:
+    """Drop messages a previous run left in this process's own Redis database."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def _client_for(role: str) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory(roles=[role]))
+    return client
+
+
+@pytest.fixture
+def admin_client(db: None) -> APIClient:
+    return _client_for(Role.ADMIN)
+
+
+@pytest.fixture
+def reception_client(db: None) -> APIClient:
+    return _client_for(Role.RECEPTION)
+
+
+@pytest.fixture
+def clinician_client(db: None) -> APIClient:
+    return _client_for(Role.CLINICIAN)
+
+
+@pytest.fixture
+def accountant_client(db: None) -> APIClient:
+    return _client_for(Role.ACCOUNTANT)
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
+    """A real worker process on the test database and this process's broker database."""
+    worker = CeleryWorker(log_path=tmp_path / "worker.log").start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis server of this test's own, which the test may stop and restart."""
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

@@ -1,0 +1,28 @@
+"""The Celery app: configuration from Django settings, queues and the beat schedule.
+
+Run with ``celery -A worker worker`` and ``celery -A worker beat``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+
+app = Celery("clinic")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "reminders", "documents", "exports")
+app.conf.task_queues = tuple(Queue(name) for name in QUEUES)
+app.conf.task_routes = {
+    "worker.tasks.reminders.*": {"queue": "reminders"},
+    "worker.tasks.documents.*": {"queue": "documents"},
+    "worker.tasks.exports.*": {"queue": "exports"},
+}
+app.conf.beat_schedule = {
+    "heartbeat": {"task": "worker.tasks.maintenance.heartbeat_emit_task", "schedule": 60.0},
+}
+app.autodiscover_tasks(["worker"])

@@ -1,0 +1,3 @@
+from worker.tasks import maintenance
+
+__all__ = ("maintenance",)

@@ -1,0 +1,19 @@
+"""Operational tasks: the worker heartbeat."""
+
+from __future__ import annotations
+
+from celery import Task
+
+from backend.heartbeat import heartbeat_answer, heartbeat_request
+from worker.celery import app
+
+
+@app.task(bind=True, acks_late=True)
+def heartbeat_answer_task(self: Task, heartbeat_id: int) -> None:
+    heartbeat_answer(heartbeat_id=heartbeat_id, worker_name=self.request.hostname or "unknown")
+
+
+@app.task
+def heartbeat_emit_task() -> None:
+    heartbeat = heartbeat_request()
+    heartbeat_answer_task.delay(heartbeat.pk)
