@@ -7,10 +7,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from backend.models import User
 from backend.roles import STAFF_ROLES, Role
+
+
+def acting_user(request: Request) -> User:
+    """The signed-in user of a request that passed an authentication-requiring permission."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def user_has_role(user: Any, *roles: str) -> bool:

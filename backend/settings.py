@@ -197,6 +197,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ResourceKindEnum": "scheduling.models.ResourceKind",
+        "StaffRoleEnum": "scheduling.models.StaffRole",
+    },
 }
 
 # --- security (effective when DEBUG is off) ---------------------------------------------

@@ -1,0 +1,390 @@
+"""The clinic: locations and their hours, chairs and rooms, staff and shifts,
+service types, patients and clearance, appointments.
+
+Times are ``timestamptz`` in UTC. Weekly rules (opening hours, shifts) are
+wall-clock times in the location's zone, expanded per date by
+``scheduling/time.py``. No double booking is guaranteed by the exclusion
+constraints on ``Appointment`` and ``AppointmentStaff``.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import date
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, RangeOperators
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from backend.money import CURRENCY_CHOICES
+from scheduling.ranges import TsTzRange
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as 'America/New_York'.")
+
+
+class PublicIdModel(models.Model):
+    """Exposed through the API by an opaque UUID; the primary key stays internal."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class ClinicGroup(PublicIdModel):
+    """A clinic business with one or more locations. Staff users see their groups' locations."""
+
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="clinic_groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(PublicIdModel):
+    group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="locations")
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    cancellation_window_hours = models.PositiveIntegerField(
+        default=24, help_text="Cancelling less than this many hours before the start is a late cancellation."
+    )
+    slot_minutes = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(5)], help_text="Granularity of bookable start times."
+    )
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class WeeklyRule(models.Model):
+    """A wall-clock interval on one weekday, every ``every_n_weeks`` weeks counted from ``anchor_date``."""
+
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    opens = models.TimeField()
+    closes = models.TimeField()
+    every_n_weeks = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    anchor_date = models.DateField(
+        null=True, blank=True, help_text="A date in a week when the rule applies; needed when every_n_weeks > 1."
+    )
+
+    class Meta:
+        abstract = True
+
+    def applies_on(self, day: date) -> bool:
+        if day.weekday() != self.weekday:
+            return False
+        if self.every_n_weeks == 1:
+            return True
+        anchor = self.anchor_date or day
+        weeks = (day.toordinal() - day.weekday() - (anchor.toordinal() - anchor.weekday())) // 7
+        return weeks % self.every_n_weeks == 0
+
+
+def weekly_rule_constraints(prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(condition=Q(weekday__lte=6), name=f"{prefix}_weekday_0_6"),
+        models.CheckConstraint(condition=Q(opens__lt=models.F("closes")), name=f"{prefix}_opens_before_closes"),
+        models.CheckConstraint(condition=Q(every_n_weeks__gte=1), name=f"{prefix}_every_n_weeks_positive"),
+        models.CheckConstraint(
+            condition=Q(every_n_weeks=1) | Q(anchor_date__isnull=False), name=f"{prefix}_interval_needs_anchor"
+        ),
+    ]
+
+
+class OpeningRule(WeeklyRule):
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_rules")
+
+    class Meta:
+        ordering = ("weekday", "opens")
+        constraints = weekly_rule_constraints("opening")
+
+    def __str__(self) -> str:
+        return f"{self.location}: weekday {self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """A dated exception: the location is closed all day (holiday, training day)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("date",)
+        constraints = [models.UniqueConstraint(fields=["location", "date"], name="closure_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.location} closed {self.date}"
+
+
+class ResourceKind(models.TextChoices):
+    CHAIR = "chair", "Infusion chair"
+    ROOM = "room", "Room"
+
+
+class Resource(PublicIdModel):
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ResourceKind.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("location", "kind", "name")
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="resource_name_per_location")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+class StaffRole(models.TextChoices):
+    PHYSICIAN = "physician", "Physician"
+    NURSE = "nurse", "Nurse"
+    THERAPIST = "therapist", "Therapist"
+    ANESTHESIOLOGIST = "anesthesiologist", "Anesthesiologist"
+    NURSE_PRACTITIONER = "nurse_practitioner", "Nurse practitioner"
+
+
+class StaffMember(PublicIdModel):
+    """A bookable clinical person. Bookable only inside their shifts, at their locations."""
+
+    group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="staff")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff_member"
+    )
+    name = models.CharField(max_length=200)
+    roles = ArrayField(models.CharField(max_length=30, choices=StaffRole.choices))
+    locations = models.ManyToManyField(Location, related_name="staff")
+    npi = models.CharField("NPI", max_length=10, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Shift(WeeklyRule):
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="shifts")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="shifts")
+
+    class Meta:
+        ordering = ("staff", "weekday", "opens")
+        constraints = weekly_rule_constraints("shift")
+
+    def __str__(self) -> str:
+        return f"{self.staff} at {self.location}: weekday {self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class ServiceType(PublicIdModel):
+    """What is booked: an infusion, a KAP session, an integration session, a consultation."""
+
+    group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="service_types")
+    code = models.SlugField(max_length=50)
+    name = models.CharField(max_length=200)
+    duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(5)])
+    recovery_minutes = models.PositiveIntegerField(default=0, help_text="The chair or room stays held this long.")
+    resource_kind = models.CharField(max_length=10, choices=ResourceKind.choices)
+    staff_roles = ArrayField(
+        models.CharField(max_length=30, choices=StaffRole.choices),
+        default=list,
+        blank=True,
+        help_text="One staff member per entry, all present at once (a KAP session: physician and therapist).",
+    )
+    requires_clearance = models.BooleanField(default=False)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    billing_codes = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    reminder_offsets_hours = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    prep_instructions = models.TextField(blank=True)
+    fasting_hours = models.PositiveSmallIntegerField(default=0)
+    arrive_early_minutes = models.PositiveSmallIntegerField(default=0)
+    requires_driver = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [
+            models.UniqueConstraint(fields=["group", "code"], name="service_type_code_per_group"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_type_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Patient(PublicIdModel):
+    group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="patients")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient"
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15551234567")
+    timezone = models.CharField(max_length=64, validators=[validate_timezone], default="America/New_York")
+    email_consent = models.BooleanField(default=False)
+    sms_consent = models.BooleanField(default=False)
+    designated_driver = models.CharField(max_length=200, blank=True)
+    referring_provider = models.CharField(max_length=200, blank=True)
+    diagnosis_codes = ArrayField(models.CharField(max_length=10), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("last_name", "first_name")
+        indexes = [models.Index(fields=["last_name", "first_name"], name="patient_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ClearanceStatus(models.TextChoices):
+    CLEARED = "cleared", "Cleared"
+    NOT_CLEARED = "not_cleared", "Not cleared"
+
+
+class Clearance(PublicIdModel):
+    """A clinician's decision after the intake assessment. The latest record is the one in force."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="clearances")
+    status = models.CharField(max_length=20, choices=ClearanceStatus.choices)
+    valid_until = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-recorded_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="not_cleared") | Q(valid_until__isnull=False), name="clearance_cleared_has_expiry"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient}: {self.status} until {self.valid_until}"
+
+
+class AppointmentStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CONFIRMED = "confirmed", "Confirmed"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Statuses that hold the chair, the staff and the patient. Cancelled and no-show free them.
+BLOCKING_STATUSES = (
+    AppointmentStatus.SCHEDULED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+)
+
+
+class Appointment(PublicIdModel):
+    """One visit. Holds its resource and patient for ``[start, hold_until)`` and its staff for ``[start, end)``."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
+    staff: models.ManyToManyField[StaffMember, AppointmentStaff] = models.ManyToManyField(
+        StaffMember, through="AppointmentStaff", related_name="appointments"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    hold_until = models.DateTimeField(help_text="End of recovery: the chair and the patient are held until then.")
+    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED)
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    cancelled_late = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("start", "id")
+        indexes = [
+            models.Index(fields=["location", "start"], name="appointment_location_start"),
+            models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+            models.Index(fields=["status", "start"], name="appointment_status_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(condition=Q(end__lte=models.F("hold_until")), name="appointment_end_before_hold"),
+            ExclusionConstraint(
+                name="appointment_no_resource_overlap",
+                expressions=[
+                    (TsTzRange("start", "hold_until"), RangeOperators.OVERLAPS),
+                    ("resource", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=BLOCKING_STATUSES),
+            ),
+            ExclusionConstraint(
+                name="appointment_no_patient_overlap",
+                expressions=[
+                    (TsTzRange("start", "hold_until"), RangeOperators.OVERLAPS),
+                    ("patient", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=BLOCKING_STATUSES),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_type} for {self.patient} at {self.start:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.status in BLOCKING_STATUSES
+
+
+class AppointmentStaff(models.Model):
+    """A staff member's part in an appointment. Copies the appointment's times so the database can
+    refuse overlaps per staff member; the appointment services keep the copies in step."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="staff_assignments")
+    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=30, choices=StaffRole.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    is_blocking = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("appointment", "id")
+        indexes = [models.Index(fields=["staff", "start"], name="appointment_staff_start")]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "staff"], name="appointment_staff_once"),
+            ExclusionConstraint(
+                name="appointment_no_staff_overlap",
+                expressions=[(TsTzRange("start", "end"), RangeOperators.OVERLAPS), ("staff", RangeOperators.EQUAL)],
+                condition=Q(is_blocking=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} as {self.role} in appointment {self.appointment_id}"

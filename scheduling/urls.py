@@ -1,3 +1,30 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from scheduling.api.appointments import AppointmentViewSet, AvailabilityView
+from scheduling.api.patients import PatientViewSet
+from scheduling.api.setup import (
+    ClosureViewSet,
+    LocationViewSet,
+    OpeningHoursView,
+    ResourceViewSet,
+    ServiceTypeViewSet,
+    ShiftsView,
+    StaffViewSet,
+)
+
+router = SimpleRouter()
+router.register("locations", LocationViewSet, basename="location")
+router.register(r"locations/(?P<location_id>[0-9a-fA-F-]{36})/closures", ClosureViewSet, basename="closure")
+router.register("resources", ResourceViewSet, basename="resource")
+router.register("staff", StaffViewSet, basename="staff")
+router.register("service-types", ServiceTypeViewSet, basename="service-type")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("appointments", AppointmentViewSet, basename="appointment")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("locations/<str:id>/opening-hours/", OpeningHoursView.as_view(), name="location-opening-hours"),
+    path("staff/<str:id>/shifts/", ShiftsView.as_view(), name="staff-shifts"),
+    path("availability/", AvailabilityView.as_view(), name="availability"),
+    *router.urls,
+]

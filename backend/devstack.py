@@ -1,0 +1,85 @@
+"""``make run``: the whole stack on one machine, with demo data.
+
+Starts (or reuses) the embedded PostgreSQL and Redis unless ``DATABASE_URL`` /
+``REDIS_URL`` are set, migrates, loads the demo data, then runs the web server,
+a Celery worker, Celery beat and the SMTP sink side by side with interleaved,
+prefixed logs. Ctrl-C stops every process, and the embedded servers this
+command started.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+
+from honcho.manager import Manager
+
+from backend import embedded
+
+DEMO_PASSWORD = "clinic-demo-2026"  # noqa: S105 - documented demo credential, local runs only
+DEMO_LOGINS = (
+    ("admin", "admin (also Django admin)"),
+    ("reception", "reception"),
+    ("clinician", "clinician"),
+    ("accountant", "accountant"),
+    ("patient", "patient (Alex Rivera)"),
+)
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("EMAIL_HOST", "127.0.0.1")
+    env.setdefault("EMAIL_PORT", "1025")
+    env.setdefault("MAIL_DIR", str(embedded.VAR_DIR / "mail"))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    embedded.ensure_services(env)
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=embedded.PROJECT_ROOT, env=env, check=True)  # noqa: S603
+
+
+def _banner(port: str, env: dict[str, str]) -> str:
+    base = f"http://127.0.0.1:{port}"
+    logins = "\n".join(f"    {user:<11} / {DEMO_PASSWORD}   {role}" for user, role in DEMO_LOGINS)
+    return f"""
+  Ketamine clinic backend is starting
+    API          {base}/api/v1/
+    API docs     {base}/api/docs/      (OpenAPI schema: {base}/api/schema/)
+    Admin        {base}/admin/
+    Health       {base}/healthz
+    Mail sink    127.0.0.1:{env["EMAIL_PORT"]}, messages stored in {env["MAIL_DIR"]}/
+  Demo logins (username / password):
+{logins}
+  Ctrl-C stops everything.
+"""
+
+
+def main() -> int:
+    env = _environment()
+    port = env.get("PORT", "8000")
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(env, "seed_demo", "--password", DEMO_PASSWORD)
+    python = shlex.quote(sys.executable)
+    schedule = shlex.quote(str(embedded.VAR_DIR / "celerybeat-schedule"))
+    processes = {
+        "web": f"{python} manage.py runserver 127.0.0.1:{port}",
+        "worker": f"{python} -m celery -A worker worker -Q default,reminders,documents,exports "
+        "--concurrency 2 --loglevel INFO",
+        "beat": f"{python} -m celery -A worker beat --schedule {schedule} --loglevel INFO",
+        "mail": f"{python} -m backend.mailsink --port {env['EMAIL_PORT']} --directory {shlex.quote(env['MAIL_DIR'])}",
+    }
+    print(_banner(port, env), flush=True)
+    manager = Manager()
+    for name, command in processes.items():
+        manager.add_process(name, command, env=env, cwd=str(embedded.PROJECT_ROOT))
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

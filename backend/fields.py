@@ -1,0 +1,107 @@
+"""Serializer fields shared by the apps: opaque ids, zoned datetimes, money."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class PublicIdField(serializers.RelatedField):
+    """A related object by its opaque ``public_id`` (UUID); unknown or malformed ids are a field error."""
+
+    default_error_messages = {
+        "does_not_exist": "No {name} with id {value}.",
+        "invalid": "Not a valid id: {value}.",
+    }
+
+    def __init__(self, name: str = "object", **kwargs: Any) -> None:
+        self.name = name
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Model:
+        try:
+            key = uuid.UUID(str(data))
+        except ValueError:
+            self.fail("invalid", value=str(data)[:64])
+        queryset: Any = self.get_queryset()
+        try:
+            return queryset.get(public_id=key)
+        except queryset.model.DoesNotExist:
+            self.fail("does_not_exist", name=self.name, value=key)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.public_id)
+
+
+def serializer_user(serializer: serializers.BaseSerializer) -> Any:
+    """The request's user, or an anonymous user when there is no request (schema generation)."""
+    request = serializer.context.get("request")
+    return request.user if request is not None else AnonymousUser()
+
+
+def zoned(value: datetime | None, zone: ZoneInfo) -> str | None:
+    """ISO 8601 with the offset of ``zone`` (a location's local time)."""
+    return value.astimezone(zone).isoformat() if value is not None else None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeField(serializers.Field):
+    """An ISO 8601 datetime that must carry its UTC offset: naive input is refused, never guessed."""
+
+    default_error_messages = {
+        "invalid": "Not a valid date and time; use ISO 8601 such as 2026-11-02T09:00:00-05:00.",
+        "naive": "Give the time with its UTC offset, e.g. 2026-11-02T09:00:00-05:00.",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if isinstance(data, datetime):
+            parsed: datetime | None = data
+        elif isinstance(data, str):
+            try:
+                parsed = parse_datetime(data.strip())
+            except ValueError:
+                parsed = None
+        else:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        assert parsed is not None  # noqa: S101 - fail() raised otherwise
+        if timezone.is_naive(parsed):
+            self.fail("naive")
+        return parsed
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class ZonedDateTimeField(serializers.Field):
+    """A read-only datetime shown in the zone of a related object (by default the row's location)."""
+
+    def __init__(self, *, zone_from: str = "location", **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        self.zone_from = zone_from
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        owner = instance
+        for part in self.zone_from.split("."):
+            owner = getattr(owner, part)
+        return (value, owner.zone)
+
+    def to_representation(self, value: Any) -> str | None:
+        instant, zone = value
+        return zoned(instant, zone)

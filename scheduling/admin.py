@@ -1,0 +1,163 @@
+"""Admin pages for reception and administrators.
+
+Appointments are booked and changed through the services (the same rules as the API):
+the admin shows them with filters and offers status actions, but no free-form edits of times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from backend.errors import ApplicationError
+from scheduling.models import (
+    Appointment,
+    AppointmentStaff,
+    Clearance,
+    ClinicGroup,
+    Closure,
+    Location,
+    OpeningRule,
+    Patient,
+    Resource,
+    ServiceType,
+    Shift,
+    StaffMember,
+)
+from scheduling.services.appointments import appointment_transition
+
+
+class OpeningRuleInline(admin.TabularInline):
+    model = OpeningRule
+    extra = 0
+
+
+class ClosureInline(admin.TabularInline):
+    model = Closure
+    extra = 0
+
+
+@admin.register(ClinicGroup)
+class ClinicGroupAdmin(admin.ModelAdmin):
+    list_display = ("name",)
+    filter_horizontal = ("members",)
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("name", "group", "timezone", "currency", "phone")
+    list_filter = ("group", "timezone")
+    search_fields = ("name", "address")
+    inlines = (OpeningRuleInline, ClosureInline)
+    readonly_fields = ("public_id",)
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "location", "kind", "is_active")
+    list_filter = ("location", "kind", "is_active")
+    readonly_fields = ("public_id",)
+
+
+class ShiftInline(admin.TabularInline):
+    model = Shift
+    extra = 0
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(admin.ModelAdmin):
+    list_display = ("name", "group", "roles", "npi", "is_active")
+    list_filter = ("group", "locations", "is_active")
+    search_fields = ("name", "npi")
+    filter_horizontal = ("locations",)
+    inlines = (ShiftInline,)
+    readonly_fields = ("public_id",)
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "duration_minutes", "recovery_minutes", "resource_kind", "price", "currency")
+    list_filter = ("group", "resource_kind", "requires_clearance", "is_active")
+    search_fields = ("name", "code")
+    readonly_fields = ("public_id",)
+
+
+class ClearanceInline(admin.TabularInline):
+    model = Clearance
+    extra = 0
+    readonly_fields = ("recorded_by", "recorded_at")
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ("last_name", "first_name", "date_of_birth", "email", "phone", "email_consent", "sms_consent")
+    list_filter = ("group", "email_consent", "sms_consent")
+    search_fields = ("last_name", "first_name", "email", "phone")
+    inlines = (ClearanceInline,)
+    readonly_fields = ("public_id",)
+
+
+class AppointmentStaffInline(admin.TabularInline):
+    model = AppointmentStaff
+    extra = 0
+    fields = ("staff", "role", "start", "end", "is_blocking")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _transition_action(name: str, label: str) -> Any:
+    @admin.action(description=label)
+    def apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        done = 0
+        for appointment in queryset:
+            try:
+                appointment_transition(
+                    actor=request.user,  # type: ignore[arg-type]
+                    appointment=appointment,
+                    action=name,
+                    reason="Cancelled at the front desk" if name == "cancel" else "",
+                )
+                done += 1
+            except ApplicationError as error:
+                modeladmin.message_user(request, f"{appointment}: {error.detail}", messages.WARNING)
+        if done:
+            modeladmin.message_user(request, f"{label}: {done} appointment(s).", messages.SUCCESS)
+
+    apply.__name__ = f"action_{name}"
+    return apply
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ("start", "patient", "service_type", "location", "resource", "status", "cancelled_late")
+    list_filter = ("status", "location", "service_type", ("start", admin.DateFieldListFilter))
+    date_hierarchy = "start"
+    search_fields = ("patient__last_name", "patient__first_name", "public_id")
+    list_select_related = ("patient", "service_type", "location", "resource")
+    readonly_fields = (
+        "public_id", "patient", "service_type", "location", "resource", "start", "end", "hold_until", "status",
+        "cancel_reason", "cancelled_late", "cancelled_at", "created_by", "created_at", "updated_at",
+    )  # fmt: skip
+    inlines = (AppointmentStaffInline,)
+    actions = (
+        _transition_action("confirm", "Confirm"),
+        _transition_action("check_in", "Check in"),
+        _transition_action("no_show", "Mark no-show"),
+        _transition_action("cancel", "Cancel"),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # book through the API or reception's client, where every rule is checked
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,104 @@
+"""Patients (reception) and clearance (clinicians)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backend.fields import PublicIdField
+from backend.permissions import acting_user
+from scheduling import selectors
+from scheduling.api.setup import GroupDefaultMixin
+from scheduling.filters import PatientFilter
+from scheduling.models import Clearance, ClearanceStatus, ClinicGroup, Patient, validate_timezone
+from scheduling.permissions import CanRecordClearance, StaffReadPatientWrite
+from scheduling.services.clearance import clearance_record
+
+
+class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
+    timezone = serializers.CharField(validators=[validate_timezone], default="America/New_York")
+    clearance_status = serializers.CharField(read_only=True, allow_null=True, default=None)
+    clearance_valid_until = serializers.DateField(read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Patient
+        fields = (
+            "id", "group", "first_name", "last_name", "date_of_birth", "email", "phone", "timezone",
+            "email_consent", "sms_consent", "designated_driver", "referring_provider", "diagnosis_codes",
+            "clearance_status", "clearance_valid_until",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["group"].queryset = selectors.groups_for(request.user)  # type: ignore[attr-defined]
+
+    def validate_phone(self, value: str) -> str:
+        cleaned = value.replace(" ", "").replace("-", "")
+        if cleaned and not (cleaned.startswith("+") and cleaned[1:].isdigit() and 8 <= len(cleaned) <= 16):
+            raise serializers.ValidationError("Use the international format, e.g. +15551234567.")
+        return cleaned
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if attrs.get("sms_consent") and not (attrs.get("phone") or getattr(self.instance, "phone", "")):
+            raise serializers.ValidationError({"phone": ["A phone number is needed for SMS consent."]})
+        if attrs.get("email_consent") and not (attrs.get("email") or getattr(self.instance, "email", "")):
+            raise serializers.ValidationError({"email": ["An email address is needed for email consent."]})
+        return attrs
+
+
+class ClearanceSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    status = serializers.ChoiceField(choices=ClearanceStatus.choices)
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
+
+    class Meta:
+        model = Clearance
+        fields = ("id", "status", "valid_until", "notes", "recorded_by", "recorded_at")
+        read_only_fields = ("recorded_at",)
+
+
+class PatientViewSet(viewsets.ModelViewSet):
+    serializer_class = PatientSerializer
+    permission_classes = (StaffReadPatientWrite,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_class = PatientFilter
+    http_method_names = ("get", "post", "put", "patch", "head", "options")
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        latest = Clearance.objects.filter(patient=OuterRef("pk")).order_by("-recorded_at", "-id")
+        return selectors.patients_for(self.request.user).annotate(
+            clearance_status=Subquery(latest.values("status")[:1]),
+            clearance_valid_until=Subquery(latest.values("valid_until")[:1]),
+        )
+
+    @extend_schema(
+        request=ClearanceSerializer, responses={201: ClearanceSerializer, 200: ClearanceSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get", "post"], permission_classes=[CanRecordClearance])
+    def clearance(self, request: Request, id: str) -> Response:
+        patient = self.get_object()
+        if request.method == "GET":
+            return Response(ClearanceSerializer(patient.clearances.select_related("recorded_by"), many=True).data)
+        serializer = ClearanceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        record = clearance_record(
+            actor=acting_user(request),
+            patient=patient,
+            status=data["status"],
+            valid_until=data.get("valid_until"),
+            notes=data.get("notes", ""),
+        )
+        return Response(ClearanceSerializer(record).data, status=status.HTTP_201_CREATED)

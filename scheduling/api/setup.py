@@ -1,0 +1,316 @@
+"""Clinic set-up (admins write, staff read): locations, hours, closures, resources, staff, service types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.fields import PublicIdField
+from backend.permissions import ReadOnlyOrAdmin
+from scheduling import selectors
+from scheduling.filters import ResourceFilter
+from scheduling.models import (
+    ClinicGroup,
+    Closure,
+    Location,
+    OpeningRule,
+    Resource,
+    ServiceType,
+    Shift,
+    StaffMember,
+    validate_timezone,
+)
+
+MAX_HOLD_MINUTES = 12 * 60
+
+
+class GroupDefaultMixin(serializers.Serializer):
+    """``group`` defaults to the acting user's only clinic group."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if self.instance is None and "group" not in attrs:
+            groups = list(selectors.groups_for(self.context["request"].user)[:2])
+            if len(groups) != 1:
+                raise serializers.ValidationError({"group": ["Choose the clinic group."]})
+            attrs["group"] = groups[0]
+        return attrs
+
+
+def _scoped(field: str, queryset_fn: Any) -> Any:
+    def bind(serializer: serializers.Serializer) -> None:
+        request = serializer.context.get("request")
+        if request is not None and field in serializer.fields:
+            serializer.fields[field].queryset = queryset_fn(request.user)  # type: ignore[attr-defined]
+
+    return bind
+
+
+class LocationSerializer(GroupDefaultMixin, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False)
+    timezone = serializers.CharField(validators=[validate_timezone])
+
+    class Meta:
+        model = Location
+        fields = (
+            "id", "group", "name", "timezone", "currency", "address", "phone",
+            "cancellation_window_hours", "slot_minutes",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _scoped("group", selectors.groups_for)(self)
+
+
+class LocationViewSet(viewsets.ModelViewSet):
+    serializer_class = LocationSerializer
+    permission_classes = (ReadOnlyOrAdmin,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self) -> QuerySet[Location]:
+        return selectors.locations_for(self.request.user).select_related("group")
+
+
+class OpeningRuleSerializer(serializers.ModelSerializer):
+    opens = serializers.TimeField(format="%H:%M")
+    closes = serializers.TimeField(format="%H:%M")
+    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    every_n_weeks = serializers.IntegerField(min_value=1, max_value=8, default=1)
+
+    class Meta:
+        model = OpeningRule
+        fields = ("weekday", "opens", "closes", "every_n_weeks", "anchor_date")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["opens"] >= attrs["closes"]:
+            raise serializers.ValidationError({"closes": ["Must be after the opening time."]})
+        if attrs.get("every_n_weeks", 1) > 1 and not attrs.get("anchor_date"):
+            raise serializers.ValidationError(
+                {"anchor_date": ["Give a date in a week when the rule applies (every_n_weeks > 1)."]}
+            )
+        return attrs
+
+
+class ShiftSerializer(OpeningRuleSerializer):
+    location = PublicIdField(name="location", queryset=Location.objects.none())
+
+    class Meta:
+        model = Shift
+        fields = ("location", "weekday", "opens", "closes", "every_n_weeks", "anchor_date")
+
+
+class WeeklyRulesView(APIView):
+    """GET lists the rules; POST adds one; PUT replaces the whole list in one transaction."""
+
+    permission_classes = (ReadOnlyOrAdmin,)
+    serializer_class: type[serializers.ModelSerializer] = OpeningRuleSerializer
+
+    def owner(self, request: Request, id: Any) -> Any:
+        return get_object_or_404(selectors.locations_for(request.user), public_id=id)
+
+    def rules(self, owner: Any) -> QuerySet[Any]:
+        return owner.opening_rules.all()
+
+    def owner_kwargs(self, owner: Any) -> dict[str, Any]:
+        return {"location": owner}
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
+        serializer = self.serializer_class(*args, context={"request": self.request}, **kwargs)
+        child: Any = getattr(serializer, "child", serializer)
+        if "location" in child.fields:
+            child.fields["location"].queryset = selectors.locations_for(self.request.user)
+        return serializer
+
+    def get(self, request: Request, id: Any) -> Response:
+        return Response(self.get_serializer(self.rules(self.owner(request, id)), many=True).data)
+
+    def post(self, request: Request, id: Any) -> Response:
+        owner = self.owner(request, id)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save(**self.owner_kwargs(owner))
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    def put(self, request: Request, id: Any) -> Response:
+        owner = self.owner(request, id)
+        serializer = self.get_serializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            self.rules(owner).delete()
+            serializer.save(**self.owner_kwargs(owner))
+        return Response(serializer.data)
+
+
+@extend_schema(request=OpeningRuleSerializer, responses=OpeningRuleSerializer(many=True))
+class OpeningHoursView(WeeklyRulesView):
+    pass
+
+
+@extend_schema(request=ShiftSerializer, responses=ShiftSerializer(many=True))
+class ShiftsView(WeeklyRulesView):
+    serializer_class = ShiftSerializer
+
+    def owner(self, request: Request, id: Any) -> Any:
+        return get_object_or_404(selectors.staff_for(request.user), public_id=id)
+
+    def rules(self, owner: Any) -> QuerySet[Any]:
+        return owner.shifts.select_related("location")
+
+    def owner_kwargs(self, owner: Any) -> dict[str, Any]:
+        return {"staff": owner}
+
+
+class ClosureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Closure
+        fields = ("date", "reason")
+
+
+@extend_schema(parameters=[OpenApiParameter("location_id", OpenApiTypes.UUID, OpenApiParameter.PATH)])
+class ClosureViewSet(viewsets.ModelViewSet):
+    """A location's closed days, addressed by date: ``/locations/{id}/closures/2026-12-25/``."""
+
+    serializer_class = ClosureSerializer
+    permission_classes = (ReadOnlyOrAdmin,)
+    pagination_class = None
+    queryset = Closure.objects.none()
+    lookup_field = "date"
+    lookup_value_regex = r"\d{4}-\d{2}-\d{2}"
+    http_method_names = ("get", "post", "delete", "head", "options")
+
+    def location(self) -> Location:
+        return get_object_or_404(selectors.locations_for(self.request.user), public_id=self.kwargs["location_id"])
+
+    def get_queryset(self) -> QuerySet[Closure]:
+        if getattr(self, "swagger_fake_view", False):
+            return Closure.objects.none()
+        return Closure.objects.filter(location=self.location())
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        location = self.location()
+        if Closure.objects.filter(location=location, date=serializer.validated_data["date"]).exists():
+            raise serializers.ValidationError({"date": ["The location is already closed that day."]})
+        serializer.save(location=location)
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    location = PublicIdField(name="location", queryset=Location.objects.none())
+
+    class Meta:
+        model = Resource
+        fields = ("id", "location", "name", "kind", "is_active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _scoped("location", selectors.locations_for)(self)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        location = attrs.get("location") or getattr(self.instance, "location", None)
+        name = attrs.get("name") or getattr(self.instance, "name", None)
+        clash = Resource.objects.filter(location=location, name=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"name": ["A resource with this name exists at the location."]})
+        return attrs
+
+
+class ResourceViewSet(viewsets.ModelViewSet):
+    serializer_class = ResourceSerializer
+    permission_classes = (ReadOnlyOrAdmin,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_class = ResourceFilter
+
+    def get_queryset(self) -> QuerySet[Resource]:
+        return selectors.resources_for(self.request.user)
+
+
+class StaffSerializer(GroupDefaultMixin, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
+    locations = PublicIdField(name="location", queryset=Location.objects.none(), many=True)
+
+    class Meta:
+        model = StaffMember
+        fields = ("id", "group", "name", "roles", "locations", "npi", "is_active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["group"].queryset = selectors.groups_for(request.user)  # type: ignore[attr-defined]
+            self.fields["locations"].child_relation.queryset = selectors.locations_for(request.user)  # type: ignore[attr-defined]
+
+    def validate_roles(self, value: list[str]) -> list[str]:
+        if not value:
+            raise serializers.ValidationError("Give at least one role.")
+        return value
+
+
+class StaffViewSet(viewsets.ModelViewSet):
+    serializer_class = StaffSerializer
+    permission_classes = (ReadOnlyOrAdmin,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self) -> QuerySet[StaffMember]:
+        return selectors.staff_for(self.request.user)
+
+
+class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True)
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=MAX_HOLD_MINUTES)
+    recovery_minutes = serializers.IntegerField(min_value=0, max_value=MAX_HOLD_MINUTES, default=0)
+
+    class Meta:
+        model = ServiceType
+        fields = (
+            "id", "group", "code", "name", "duration_minutes", "recovery_minutes", "resource_kind",
+            "staff_roles", "requires_clearance", "price", "currency", "billing_codes",
+            "reminder_offsets_hours", "prep_instructions", "fasting_hours", "arrive_early_minutes",
+            "requires_driver", "is_active",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _scoped("group", selectors.groups_for)(self)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        duration = attrs.get("duration_minutes", getattr(self.instance, "duration_minutes", 0))
+        recovery = attrs.get("recovery_minutes", getattr(self.instance, "recovery_minutes", 0))
+        if duration + recovery > MAX_HOLD_MINUTES:
+            raise serializers.ValidationError({"recovery_minutes": ["Visit and recovery together exceed 12 hours."]})
+        group = attrs.get("group") or getattr(self.instance, "group", None)
+        code = attrs.get("code") or getattr(self.instance, "code", None)
+        clash = ServiceType.objects.filter(group=group, code=code)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"code": ["A service type with this code exists."]})
+        return attrs
+
+
+class ServiceTypeViewSet(viewsets.ModelViewSet):
+    serializer_class = ServiceTypeSerializer
+    permission_classes = (ReadOnlyOrAdmin,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self) -> QuerySet[ServiceType]:
+        return selectors.service_types_for(self.request.user)

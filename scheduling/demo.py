@@ -1,0 +1,164 @@
+"""Demo clinic group: two locations in different zones, chairs, rooms, staff, services, patients, bookings."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.errors import ApplicationError
+from backend.models import User
+from scheduling.models import (
+    Clearance,
+    ClearanceStatus,
+    ClinicGroup,
+    Location,
+    OpeningRule,
+    Patient,
+    Resource,
+    ResourceKind,
+    ServiceType,
+    Shift,
+    StaffMember,
+    StaffRole,
+)
+from scheduling.services.appointments import appointment_book
+from scheduling.time import to_utc
+
+GROUP_NAME = "Evergreen Ketamine Clinics"
+ALTERNATE_FRIDAY_ANCHOR = date(2026, 11, 6)  # a Friday the clinics open; then every other Friday
+WEEKLY_HOURS = [(weekday, time(8, 0), time(16, 30), 1, None) for weekday in range(4)] + [
+    (4, time(8, 0), time(16, 30), 2, ALTERNATE_FRIDAY_ANCHOR)
+]
+LOCATIONS = [
+    ("Evergreen Boston", "America/New_York", "350 Longwood Ave, Boston, MA 02115", "+16175550100"),
+    ("Evergreen Portland", "America/Los_Angeles", "1120 NW Couch St, Portland, OR 97209", "+15035550100"),
+]
+SERVICES = [
+    # code, name, minutes, recovery, resource, roles, clearance, price, codes, fasting, driver
+    ("infusion-40", "IV infusion, 40 minutes", 40, 60, ResourceKind.CHAIR, [StaffRole.NURSE], True, "450.00",
+     ["96365", "J3490"], 6, True),
+    ("infusion-60", "IV infusion, 60 minutes", 60, 60, ResourceKind.CHAIR, [StaffRole.NURSE], True, "550.00",
+     ["96365", "96366", "J3490"], 6, True),
+    ("kap", "Assisted psychotherapy session", 120, 30, ResourceKind.ROOM, [StaffRole.PHYSICIAN, StaffRole.THERAPIST],
+     True, "900.00", ["99214-25", "90837"], 6, True),
+    ("integration", "Integration session", 50, 0, ResourceKind.ROOM, [StaffRole.THERAPIST], False, "200.00",
+     ["90837"], 0, False),
+    ("consultation", "Consultation", 30, 0, ResourceKind.ROOM, [StaffRole.PHYSICIAN], False, "0.00", ["99204"], 0,
+     False),
+]  # fmt: skip
+PREP = (
+    "No food for 6 hours before your visit; clear fluids until 2 hours before. Wear comfortable clothing. "
+    "Arrange a driver: you cannot drive until the next day."
+)
+
+
+def seed(*, password: str) -> str:
+    if ClinicGroup.objects.filter(name=GROUP_NAME).exists():
+        return "already loaded"
+    with transaction.atomic():
+        group = _clinics()
+        patients = _patients(group)
+    booked = _bookings(group, patients)
+    return f"{GROUP_NAME}: 2 locations, {len(patients)} patients, {booked} appointments"
+
+
+def _clinics() -> ClinicGroup:
+    group = ClinicGroup.objects.create(name=GROUP_NAME)
+    group.members.add(*User.objects.filter(username__in=["admin", "reception", "clinician", "accountant"]))
+    for code, name, minutes, recovery, kind, roles, clearance, price, codes, fasting, driver in SERVICES:
+        ServiceType.objects.create(
+            group=group, code=code, name=name, duration_minutes=minutes, recovery_minutes=recovery,
+            resource_kind=kind, staff_roles=roles, requires_clearance=clearance, price=Decimal(price),
+            currency="USD", billing_codes=codes, reminder_offsets_hours=[72, 24, 2],
+            prep_instructions=PREP if fasting else "", fasting_hours=fasting, arrive_early_minutes=15,
+            requires_driver=driver,
+        )  # fmt: skip
+    people = [
+        ("Dr. Maya Chen", [StaffRole.PHYSICIAN], "1245319599", "clinician"),
+        ("Jordan Ellis, RN", [StaffRole.NURSE], "", None),
+        ("Casey Morgan, RN", [StaffRole.NURSE], "", None),
+        ("Sam Patel, LCSW", [StaffRole.THERAPIST], "1922047337", None),
+    ]
+    for name, tz, address, phone in LOCATIONS:
+        location = Location.objects.create(
+            group=group, name=name, timezone=tz, currency="USD", address=address, phone=phone
+        )
+        for weekday, opens, closes, every, anchor in WEEKLY_HOURS:
+            OpeningRule.objects.create(
+                location=location, weekday=weekday, opens=opens, closes=closes, every_n_weeks=every, anchor_date=anchor
+            )
+        for number in range(1, 5):
+            Resource.objects.create(location=location, name=f"Chair {number}", kind=ResourceKind.CHAIR)
+        Resource.objects.create(location=location, name="Therapy room", kind=ResourceKind.ROOM)
+        Resource.objects.create(location=location, name="Consult room", kind=ResourceKind.ROOM)
+        city = name.split()[-1]
+        for person, roles, npi, username in people:
+            member = StaffMember.objects.create(
+                group=group,
+                name=person if location.name.endswith("Boston") else f"{person} ({city})",
+                roles=roles,
+                npi=npi,
+                user=User.objects.filter(username=username).first() if username and city == "Boston" else None,
+            )
+            member.locations.add(location)
+            for weekday, opens, closes, every, anchor in WEEKLY_HOURS:
+                Shift.objects.create(
+                    staff=member, location=location, weekday=weekday, opens=opens, closes=closes,
+                    every_n_weeks=every, anchor_date=anchor,
+                )  # fmt: skip
+    return group
+
+
+def _patients(group: ClinicGroup) -> list[Patient]:
+    clinician = User.objects.filter(username="clinician").first() or User.objects.filter(is_superuser=True).first()
+    rows = [
+        ("Alex", "Rivera", date(1986, 4, 12), "America/New_York", ["F43.10"], "patient", True),
+        ("Jamie", "Brooks", date(1979, 9, 30), "America/New_York", ["F33.2"], None, True),
+        ("Taylor", "Nguyen", date(1992, 1, 5), "America/Los_Angeles", ["F43.12"], None, True),
+        ("Morgan", "Lee", date(1968, 7, 21), "America/Los_Angeles", ["F32.2"], None, False),
+    ]
+    patients = []
+    for first, last, born, tz, codes, username, cleared in rows:
+        patient = Patient.objects.create(
+            group=group, first_name=first, last_name=last, date_of_birth=born, timezone=tz,
+            email=f"{first.lower()}.{last.lower()}@demo.clinic.invalid", phone="+16175550123",
+            email_consent=True, sms_consent=True, designated_driver="Partner, +16175550199",
+            referring_provider="Dr. Lena Ortiz, psychiatrist", diagnosis_codes=codes,
+            user=User.objects.filter(username=username).first() if username else None,
+        )  # fmt: skip
+        if clinician is not None:
+            Clearance.objects.create(
+                patient=patient,
+                status=ClearanceStatus.CLEARED if cleared else ClearanceStatus.NOT_CLEARED,
+                valid_until=timezone.localdate() + timedelta(days=365) if cleared else None,
+                notes="Intake assessment complete." if cleared else "Uncontrolled hypertension; review in 3 months.",
+                recorded_by=clinician,
+            )
+        patients.append(patient)
+    return patients
+
+
+def _bookings(group: ClinicGroup, patients: list[Patient]) -> int:
+    """A few upcoming infusions, booked through the same service as the API."""
+    infusion = ServiceType.objects.get(group=group, code="infusion-40")
+    booked = 0
+    for location, patient, hour in (
+        (Location.objects.get(group=group, name__endswith="Boston"), patients[0], 9),
+        (Location.objects.get(group=group, name__endswith="Boston"), patients[1], 11),
+        (Location.objects.get(group=group, name__endswith="Portland"), patients[2], 10),
+    ):
+        day = timezone.localdate() + timedelta(days=1)
+        for _attempt in range(14):
+            try:
+                appointment_book(
+                    actor=None, patient=patient, service_type=infusion, location=location,
+                    start=to_utc(day, time(hour, 0), location.zone),
+                )  # fmt: skip
+                booked += 1
+                break
+            except ApplicationError:
+                day += timedelta(days=1)
+    return booked

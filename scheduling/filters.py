@@ -1,0 +1,76 @@
+"""django-filter sets for the list endpoints. Ids in filters are public UUIDs."""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django.db.models import DateField, F, Func, Q, QuerySet
+from django.db.models.functions import Cast
+
+from scheduling.models import Appointment, AppointmentStatus, Patient, Resource, ResourceKind
+
+
+class AtTimeZone(Func):
+    """``timestamp AT TIME ZONE zone``: the wall-clock time in a per-row zone."""
+
+    arg_joiner = " AT TIME ZONE "
+    template = "(%(expressions)s)"
+    arity = 2
+
+
+class ResourceFilter(django_filters.FilterSet):
+    location = django_filters.UUIDFilter(field_name="location__public_id")
+    kind = django_filters.ChoiceFilter(choices=ResourceKind.choices)
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Resource
+        fields = ("location", "kind", "is_active")
+
+
+class PatientFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Name, email or phone contains")
+
+    class Meta:
+        model = Patient
+        fields = ("search",)
+
+    def filter_search(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
+        for term in value.split():
+            queryset = queryset.filter(
+                Q(first_name__icontains=term)
+                | Q(last_name__icontains=term)
+                | Q(email__icontains=term)
+                | Q(phone__icontains=term)
+            )
+        return queryset
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    date = django_filters.DateFilter(method="filter_local_date", label="Local date at the location")
+    start_from = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte", label="Starts at or after")
+    to = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Starts before")
+    location = django_filters.UUIDFilter(field_name="location__public_id")
+    patient = django_filters.UUIDFilter(field_name="patient__public_id")
+    resource = django_filters.UUIDFilter(field_name="resource__public_id")
+    service_type = django_filters.UUIDFilter(field_name="service_type__public_id")
+    staff = django_filters.UUIDFilter(field_name="staff_assignments__staff__public_id", distinct=True)
+    status = django_filters.MultipleChoiceFilter(choices=AppointmentStatus.choices)
+
+    class Meta:
+        model = Appointment
+        fields = ("date", "start_from", "to", "location", "patient", "resource", "service_type", "staff", "status")
+
+    def __init__(self, data=None, *args, **kwargs):
+        # `from` is a Python keyword: accept it in the query string as the `start_from` filter.
+        if data is not None and "from" in data:
+            data = data.copy()
+            data.setdefault("start_from", data.get("from"))
+        super().__init__(data, *args, **kwargs)
+
+    def filter_local_date(
+        self, queryset: QuerySet[Appointment], name: str, value: datetime.date
+    ) -> QuerySet[Appointment]:
+        local_day = Cast(AtTimeZone(F("start"), F("location__timezone")), DateField())
+        return queryset.alias(local_day=local_day).filter(local_day=value)

@@ -1,0 +1,59 @@
+"""Who may do what in scheduling, as named predicates and DRF permission classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from backend.permissions import HasRole, user_has_role
+from backend.roles import STAFF_ROLES, Role
+
+BOOKING_ROLES = (Role.ADMIN, Role.RECEPTION)
+CLEARANCE_ROLES = (Role.ADMIN, Role.CLINICIAN)
+PATIENT_EDIT_ROLES = (Role.ADMIN, Role.RECEPTION)
+
+# Which roles may apply which status change; patients may confirm or cancel their own visits.
+TRANSITION_ROLES: dict[str, tuple[str, ...]] = {
+    "confirm": (Role.ADMIN, Role.RECEPTION, Role.PATIENT),
+    "check_in": (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN),
+    "start": (Role.ADMIN, Role.CLINICIAN),
+    "complete": (Role.ADMIN, Role.CLINICIAN),
+    "no_show": (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN),
+    "cancel": (Role.ADMIN, Role.RECEPTION, Role.PATIENT),
+}
+
+
+def can_book(user: Any) -> bool:
+    return user_has_role(user, *BOOKING_ROLES)
+
+
+def can_transition(user: Any, action: str) -> bool:
+    return user_has_role(user, *TRANSITION_ROLES.get(action, ()))
+
+
+class CanBook(HasRole):
+    roles = frozenset(BOOKING_ROLES)
+
+
+class CanRecordClearance(HasRole):
+    roles = frozenset(CLEARANCE_ROLES)
+
+
+class StaffReadPatientWrite(BasePermission):
+    """Patients: staff read, reception and admins write; a patient reads their own record."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_has_role(request.user, *STAFF_ROLES, Role.PATIENT)
+        return user_has_role(request.user, *PATIENT_EDIT_ROLES)
+
+
+class AppointmentAccess(BasePermission):
+    """Everyone signed in may read what their selector shows; reception and admins book and move."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_has_role(request.user, *STAFF_ROLES, Role.PATIENT)
+        return can_book(request.user)

@@ -1,0 +1,244 @@
+"""A location's calendar for a time window: when it is open, who works, what is taken.
+
+Loaded with a fixed number of queries, then answered in memory. Availability
+search and booking both ask it, so what availability offers is what booking
+accepts. The exclusion constraints remain the guarantee against races.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from scheduling.models import (
+    BLOCKING_STATUSES,
+    Appointment,
+    AppointmentStaff,
+    Location,
+    Resource,
+    ServiceType,
+    StaffMember,
+)
+from scheduling.time import Interval, covers, expand_rules, local_date, merge_intervals
+
+# Longest hold we look back for when loading busy intervals that reach into the window.
+LOOKBACK = timedelta(hours=24)
+
+
+@dataclass
+class BusyIntervals:
+    """Sorted, non-overlapping ``[start, end)`` intervals with the appointment that holds each."""
+
+    starts: list[datetime] = field(default_factory=list)
+    items: list[tuple[datetime, datetime, int | None]] = field(default_factory=list)
+
+    def add(self, start: datetime, end: datetime, appointment_id: int | None) -> None:
+        index = bisect.bisect_left(self.starts, start)
+        self.starts.insert(index, start)
+        self.items.insert(index, (start, end, appointment_id))
+
+    def overlapping(self, start: datetime, end: datetime) -> list[int | None]:
+        """Ids of the appointments overlapping ``[start, end)`` (None for in-memory holds)."""
+        found: list[int | None] = []
+        index = bisect.bisect_left(self.starts, end) - 1
+        while index >= 0:
+            low, high, appointment_id = self.items[index]
+            if high <= start and low < start - LOOKBACK:
+                break
+            if low < end and start < high:
+                found.append(appointment_id)
+            index -= 1
+        return found
+
+    def is_free(self, start: datetime, end: datetime) -> bool:
+        return not self.overlapping(start, end)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A bookable combination: times, a resource and one staff member per required role."""
+
+    start: datetime
+    end: datetime
+    hold_until: datetime
+    resource: Resource
+    staff: tuple[tuple[StaffMember, str], ...]
+
+
+class LocationCalendar:
+    def __init__(
+        self,
+        location: Location,
+        window_start: datetime,
+        window_end: datetime,
+        *,
+        ignore_appointment_ids: Iterable[int] = (),
+    ) -> None:
+        self.location = location
+        self.zone = location.zone
+        self.window_start = window_start
+        self.window_end = window_end
+        self.ignored = set(ignore_appointment_ids)
+        first, last = local_date(window_start - LOOKBACK, self.zone), local_date(window_end + LOOKBACK, self.zone)
+        closed = set(location.closures.filter(date__range=(first, last)).values_list("date", flat=True))
+        self.open_intervals = expand_rules(location.opening_rules.all(), self.zone, first, last, closed)
+        self.resources: list[Resource] = list(location.resources.filter(is_active=True).order_by("name"))
+        staff = list(
+            StaffMember.objects.filter(locations=location, is_active=True)
+            .prefetch_related("shifts")
+            .order_by("name")
+            .distinct()
+        )
+        self.staff: list[StaffMember] = staff
+        self.shift_intervals: dict[int, list[Interval]] = {
+            member.pk: merge_intervals(
+                expand_rules(
+                    [shift for shift in member.shifts.all() if shift.location_id == location.pk],
+                    self.zone,
+                    first,
+                    last,
+                    closed,
+                )
+            )
+            for member in staff
+        }
+        self.resource_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
+        self.staff_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
+        self.patient_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
+        self._load_busy()
+
+    def _load_busy(self) -> None:
+        appointments = Appointment.objects.filter(
+            resource__location=self.location,
+            status__in=BLOCKING_STATUSES,
+            start__lt=self.window_end + LOOKBACK,
+            hold_until__gt=self.window_start - LOOKBACK,
+        ).values_list("pk", "resource_id", "start", "hold_until")
+        for pk, resource_id, start, hold_until in appointments:
+            if pk not in self.ignored:
+                self.resource_busy[resource_id].add(start, hold_until, pk)
+        # Staff may also work at other locations: their busy time is global.
+        assignments = AppointmentStaff.objects.filter(
+            staff__in=self.staff,
+            is_blocking=True,
+            start__lt=self.window_end + LOOKBACK,
+            end__gt=self.window_start - LOOKBACK,
+        ).values_list("appointment_id", "staff_id", "start", "end")
+        for appointment_id, staff_id, start, end in assignments:
+            if appointment_id not in self.ignored:
+                self.staff_busy[staff_id].add(start, end, appointment_id)
+
+    def load_patient(self, patient_id: int) -> BusyIntervals:
+        """The patient's holds anywhere (all locations), loaded once."""
+        if patient_id not in self.patient_busy:
+            busy = self.patient_busy[patient_id]
+            rows = Appointment.objects.filter(
+                patient_id=patient_id,
+                status__in=BLOCKING_STATUSES,
+                start__lt=self.window_end + LOOKBACK,
+                hold_until__gt=self.window_start - LOOKBACK,
+            ).values_list("pk", "start", "hold_until")
+            for pk, start, hold_until in rows:
+                if pk not in self.ignored:
+                    busy.add(start, hold_until, pk)
+        return self.patient_busy[patient_id]
+
+    # --- questions -------------------------------------------------------------------
+
+    def is_open(self, start: datetime, hold_until: datetime) -> bool:
+        return covers(self.open_intervals, start, hold_until)
+
+    def on_shift(self, member: StaffMember, start: datetime, end: datetime) -> bool:
+        return covers(self.shift_intervals.get(member.pk, []), start, end)
+
+    def free_resources(self, kind: str, start: datetime, hold_until: datetime) -> list[Resource]:
+        return [
+            resource
+            for resource in self.resources
+            if resource.kind == kind and self.resource_busy[resource.pk].is_free(start, hold_until)
+        ]
+
+    def staff_candidates(self, role: str, start: datetime, end: datetime) -> list[StaffMember]:
+        """Staff holding ``role``, on shift here for ``[start, end)`` and free then."""
+        return [
+            member
+            for member in self.staff
+            if role in member.roles
+            and self.on_shift(member, start, end)
+            and self.staff_busy[member.pk].is_free(start, end)
+        ]
+
+    def assign_staff(
+        self, roles: Sequence[str], start: datetime, end: datetime, *, preferred: Sequence[StaffMember] = ()
+    ) -> tuple[tuple[StaffMember, str], ...] | None:
+        """One distinct free staff member per role (preferred people first), or None."""
+        candidates = []
+        preferred_ids = [member.pk for member in preferred]
+        for role in roles:
+            people = self.staff_candidates(role, start, end)
+            people.sort(key=lambda m: preferred_ids.index(m.pk) if m.pk in preferred_ids else len(preferred_ids))
+            candidates.append(people)
+        chosen: list[StaffMember] = []
+
+        def search(index: int) -> bool:
+            if index == len(roles):
+                return True
+            for member in candidates[index]:
+                if member not in chosen:
+                    chosen.append(member)
+                    if search(index + 1):
+                        return True
+                    chosen.pop()
+            return False
+
+        if not search(0):
+            return None
+        return tuple(zip(chosen, roles, strict=True))
+
+    def placement(
+        self,
+        service_type: ServiceType,
+        start: datetime,
+        *,
+        patient_id: int | None = None,
+        resource: Resource | None = None,
+        staff: Sequence[StaffMember] = (),
+    ) -> Placement | None:
+        """A full placement at ``start``, or None when anything is missing or taken."""
+        end = start + timedelta(minutes=service_type.duration_minutes)
+        hold_until = end + timedelta(minutes=service_type.recovery_minutes)
+        if not self.is_open(start, hold_until):
+            return None
+        if patient_id is not None and not self.load_patient(patient_id).is_free(start, hold_until):
+            return None
+        free = self.free_resources(service_type.resource_kind, start, hold_until)
+        if resource is not None:
+            free = [candidate for candidate in free if candidate.pk == resource.pk]
+        if not free:
+            return None
+        team = self.assign_staff(service_type.staff_roles, start, end, preferred=staff)
+        if team is None:
+            return None
+        return Placement(start=start, end=end, hold_until=hold_until, resource=free[0], staff=team)
+
+    def hold(self, placement: Placement, patient_id: int) -> None:
+        """Mark a placement as taken in memory (for placing several occurrences in one pass)."""
+        self.resource_busy[placement.resource.pk].add(placement.start, placement.hold_until, None)
+        self.load_patient(patient_id).add(placement.start, placement.hold_until, None)
+        for member, _role in placement.staff:
+            self.staff_busy[member.pk].add(placement.start, placement.end, None)
+
+    def slot_starts(self, duration: timedelta) -> list[datetime]:
+        """Candidate starts on the location's grid inside opening hours and the window."""
+        step = timedelta(minutes=self.location.slot_minutes)
+        starts = []
+        for open_start, open_end in self.open_intervals:
+            moment = open_start
+            while moment + duration <= open_end:
+                if self.window_start <= moment < self.window_end:
+                    starts.append(moment)
+                moment += step
+        return starts

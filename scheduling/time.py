@@ -1,0 +1,100 @@
+"""The one place wall-clock rules become UTC instants.
+
+Opening hours, shifts and series patterns are wall-clock times in a location's
+IANA zone. They are expanded date by date with ``zoneinfo``, so 09:00 stays
+09:00 across DST changes. A wall-clock time that does not exist (the
+spring-forward gap) is refused; an ambiguous one (the fall-back hour) means its
+first occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from scheduling.errors import NonexistentLocalTime
+
+Interval = tuple[datetime, datetime]
+
+
+class WeeklyRuleLike(Protocol):
+    weekday: int
+    opens: time
+    closes: time
+
+    def applies_on(self, day: date) -> bool: ...
+
+
+def local_datetime_exists(day: date, wall: time, zone: ZoneInfo) -> bool:
+    naive = datetime.combine(day, wall)
+    aware = naive.replace(tzinfo=zone)
+    round_trip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return round_trip == naive
+
+
+def to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of ``day`` at wall-clock ``wall`` in ``zone``.
+
+    Raises :class:`NonexistentLocalTime` inside a spring-forward gap.
+    """
+    if not local_datetime_exists(day, wall, zone):
+        raise NonexistentLocalTime(
+            f"{wall:%H:%M} does not exist on {day:%Y-%m-%d} in {zone.key}: the clocks skip that hour "
+            "for daylight saving time. Choose a time outside the gap.",
+            extra={"date": day.isoformat(), "time": wall.strftime("%H:%M"), "timezone": zone.key},
+        )
+    return datetime.combine(day, wall, tzinfo=zone).replace(fold=0).astimezone(UTC)
+
+
+def _to_utc_lenient(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """Like :func:`to_utc` but a time in the gap moves forward by the gap (rule expansion only)."""
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.astimezone(zone).date()
+
+
+def dates_between(first: date, last: date) -> Iterator[date]:
+    """Every date from ``first`` to ``last`` inclusive."""
+    for offset in range((last - first).days + 1):
+        yield first + timedelta(days=offset)
+
+
+def expand_rules(
+    rules: Iterable[WeeklyRuleLike], zone: ZoneInfo, first: date, last: date, closed: set[date] | None = None
+) -> list[Interval]:
+    """UTC intervals of ``rules`` on each local date from ``first`` to ``last``, skipping ``closed`` dates.
+
+    Overlapping or touching intervals on the same date are merged.
+    """
+    closed = closed or set()
+    rules = list(rules)
+    intervals: list[Interval] = []
+    for day in dates_between(first, last):
+        if day in closed:
+            continue
+        todays = sorted(
+            (_to_utc_lenient(day, rule.opens, zone), _to_utc_lenient(day, rule.closes, zone))
+            for rule in rules
+            if rule.applies_on(day)
+        )
+        intervals.extend(merge_intervals(todays))
+    return intervals
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def covers(intervals: list[Interval], start: datetime, end: datetime) -> bool:
+    """Whether one of the merged, sorted ``intervals`` contains ``[start, end)``."""
+    return any(low <= start and end <= high for low, high in intervals)
