@@ -36,10 +36,8 @@ from scheduling.models import (
     StaffMember,
 )
 from scheduling.services.calendar import LocationCalendar, Placement
+from scheduling.services.locks import lock_booking_scope
 from scheduling.time import local_date
-
-MAX_AUTO_ASSIGN_ATTEMPTS = 5
-
 
 # --- checks ---------------------------------------------------------------------------
 
@@ -224,41 +222,31 @@ def _place(
     creating: bool,
     staff_required: bool = True,
 ) -> None:
-    """Write ``appointment`` at its start, retrying other free resources/staff if a race took the first.
+    """Write ``appointment`` at its start with a free resource and staff, or raise why it cannot be.
 
     ``staff`` are required people, or only preferred ones when ``staff_required`` is false.
+    Callers hold the booking locks (``lock_booking_scope``), so the calendar is current; the
+    exclusion constraints still refuse anything that slips through, as a 409.
     """
     required = staff if staff_required else ()
-    patient = appointment.patient
-    service_type = appointment.service_type
-    for _attempt in range(MAX_AUTO_ASSIGN_ATTEMPTS):
-        placement = calendar.placement(
-            service_type, appointment.start, patient_id=patient.pk, resource=resource, staff=staff
+    placement = calendar.placement(
+        appointment.service_type, appointment.start, patient_id=appointment.patient_id, resource=resource, staff=staff
+    )
+    if placement is None or (required and {m.pk for m, _ in placement.staff} != {m.pk for m in required}):
+        _explain_conflict(
+            calendar, appointment.service_type, appointment.patient, appointment.start, resource, required
         )
-        if placement is None or (required and {m.pk for m, _ in placement.staff} != {m.pk for m in required}):
-            _explain_conflict(calendar, service_type, patient, appointment.start, resource, required)
-        assert placement is not None  # noqa: S101 - _explain_conflict always raises
-        try:
-            with transaction.atomic():
-                _write(appointment, placement, creating=creating)
-        except IntegrityError as error:
-            kind = constraint_kind(error)
-            if kind is None:
-                raise
-            if creating:
-                appointment.pk = None
-            # Someone else committed a booking in between: learn it and try the next free option.
-            calendar = LocationCalendar(
-                calendar.location,
-                calendar.window_start,
-                calendar.window_end,
-                ignore_appointment_ids=calendar.ignored,
-            )
-            if (kind == "resource" and resource is not None) or kind == "patient" or (kind == "staff" and required):
-                _explain_conflict(calendar, service_type, patient, appointment.start, resource, required)
-            continue
-        return
-    raise BookingConflict("The time was taken by other bookings while saving; please try again.")
+    assert placement is not None  # noqa: S101 - _explain_conflict always raises
+    try:
+        with transaction.atomic():
+            _write(appointment, placement, creating=creating)
+    except IntegrityError as error:
+        kind = constraint_kind(error)
+        if kind is None:
+            raise
+        raise BookingConflict(
+            f"The {kind} is already booked at that time.", extra={"conflicts": [{"kind": kind}]}
+        ) from error
 
 
 @transaction.atomic(durable=True)
@@ -277,6 +265,7 @@ def appointment_book(
     _validate_choices(location, service_type, resource, staff)
     _ensure_future(start)
     ensure_cleared(patient, service_type, start, location)
+    lock_booking_scope(patient_ids=[patient.pk], location_ids=[location.pk])
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(location, start, start + hold)
     appointment = Appointment(
@@ -292,6 +281,7 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
 
     A confirmed appointment goes back to scheduled: the patient confirms the new time.
     """
+    lock_booking_scope(patient_ids=[appointment.patient_id], location_ids=[appointment.location_id])
     appointment = (
         Appointment.objects.select_for_update(of=("self",))
         .select_related("patient", "service_type", "location", "resource")
