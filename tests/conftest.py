@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -19,6 +20,15 @@ def _clean_test_broker() -> None:
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def frozen_now() -> Iterator[time_machine.Traveller]:
+    """The clock stopped at 2026-10-01 12:00 UTC (before the DST change and the example series)."""
+    from tests.scheduling.conftest import NOW
+
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

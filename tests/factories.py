@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from decimal import Decimal
 from typing import Any
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
 from backend.models import User
@@ -23,6 +25,14 @@ from scheduling.models import (
     StaffRole,
 )
 
+PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def _password_hash() -> str:
+    """Hashed once per process: argon2 is slow on purpose, and tests create many users."""
+    return make_password(PASSWORD)
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -31,7 +41,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.LazyFunction(_password_hash)
 
     @factory.post_generation
     def roles(self, create: bool, extracted: list[str] | None, **kwargs: Any) -> None:

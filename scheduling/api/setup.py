@@ -211,6 +211,7 @@ class ResourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Resource
         fields = ("id", "location", "name", "kind", "is_active")
+        validators: list[Any] = []  # uniqueness of (location, name) is checked in validate()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -285,6 +286,7 @@ class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             "reminder_offsets_hours", "prep_instructions", "fasting_hours", "arrive_early_minutes",
             "requires_driver", "is_active",
         )  # fmt: skip
+        validators: list[Any] = []  # uniqueness of (group, code) is checked in validate() with a clearer message
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

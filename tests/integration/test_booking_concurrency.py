@@ -86,7 +86,7 @@ def overlapping_staff_pairs() -> int:
 def setup() -> tuple[Clinic, list[Patient]]:
     with time_machine.travel(NOW, tick=False):
         clinic = make_clinic(chairs=3)
-        patients = [PatientFactory(group=clinic.group) for _ in range(THREADS)]
+        patients = [PatientFactory.create(group=clinic.group) for _ in range(THREADS)]
         for patient in patients:
             ClearanceFactory(patient=patient)
     return clinic, patients

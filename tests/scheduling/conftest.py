@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -78,13 +77,13 @@ def add_weekly_hours(location: Location, staff: list[StaffMember]) -> None:
 def make_clinic(timezone: str = "America/New_York", chairs: int = 2) -> Clinic:
     group = ClinicGroupFactory()
     location = LocationFactory(group=group, timezone=timezone, name="Boston")
-    chair_list = [ResourceFactory(location=location, name=f"Chair {n}") for n in range(1, chairs + 1)]
+    chair_list = [ResourceFactory.create(location=location, name=f"Chair {n}") for n in range(1, chairs + 1)]
     room = ResourceFactory(location=location, name="Room", kind=ResourceKind.ROOM)
-    nurse = StaffMemberFactory(group=group, name="Nurse Joy", roles=[StaffRole.NURSE])
-    nurse2 = StaffMemberFactory(group=group, name="Nurse Kim", roles=[StaffRole.NURSE])
-    physician = StaffMemberFactory(group=group, name="Dr. Chen", roles=[StaffRole.PHYSICIAN])
-    therapist = StaffMemberFactory(group=group, name="Sam Therapist", roles=[StaffRole.THERAPIST])
-    staff = [nurse, nurse2, physician, therapist]
+    nurse = StaffMemberFactory.create(group=group, name="Nurse Joy", roles=[StaffRole.NURSE])
+    nurse2 = StaffMemberFactory.create(group=group, name="Nurse Kim", roles=[StaffRole.NURSE])
+    physician = StaffMemberFactory.create(group=group, name="Dr. Chen", roles=[StaffRole.PHYSICIAN])
+    therapist = StaffMemberFactory.create(group=group, name="Sam Therapist", roles=[StaffRole.THERAPIST])
+    staff: list[StaffMember] = [nurse, nurse2, physician, therapist]
     for member in staff:
         member.locations.add(location)
     add_weekly_hours(location, staff)
@@ -112,13 +111,7 @@ def make_clinic(timezone: str = "America/New_York", chairs: int = 2) -> Clinic:
 
 
 @pytest.fixture
-def frozen_now() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def clinic(db: None, frozen_now: time_machine.Coordinates) -> Clinic:
+def clinic(db: None, frozen_now: time_machine.Traveller) -> Clinic:
     return make_clinic()
 
 

@@ -1,0 +1,65 @@
+"""The demo data, the embedded-services module and the SMTP sink."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from backend import embedded
+from backend.mailsink import start_sink
+from backend.pytest_plugin import redis_url_for_worker
+from scheduling.models import Appointment, ClinicGroup, Location, OpeningRule
+from tests.processes import free_port, wait_for
+
+
+@pytest.mark.django_db
+def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_now: object) -> None:
+    call_command("seed_demo", "--password", "demo-pass-2026")
+    call_command("seed_demo", "--password", "demo-pass-2026")
+
+    assert ClinicGroup.objects.count() == 1
+    zones = set(Location.objects.values_list("timezone", flat=True))
+    assert zones == {"America/New_York", "America/Los_Angeles"}
+    friday = OpeningRule.objects.filter(weekday=4).first()
+    assert friday is not None
+    assert friday.every_n_weeks == 2
+    assert OpeningRule.objects.filter(weekday__in=[0, 1, 2, 3]).count() == 8
+    assert Appointment.objects.count() == 3
+    from backend.models import User
+
+    assert User.objects.get(username="reception").check_password("demo-pass-2026")
+
+
+def test_configured_urls_are_used_as_they_are_and_nothing_starts() -> None:
+    env = {"DATABASE_URL": "postgresql://db.example/clinic", "REDIS_URL": "redis://cache.example:6379/0"}
+
+    assert embedded.ensure_services(env) == env
+
+
+def test_each_xdist_worker_gets_its_own_redis_database() -> None:
+    assert redis_url_for_worker("redis://127.0.0.1:6379/0", None) == "redis://127.0.0.1:6379/1"
+    assert redis_url_for_worker("redis://127.0.0.1:6379/0", "gw3") == "redis://127.0.0.1:6379/4"
+
+
+def test_the_smtp_sink_stores_each_message_as_an_eml_file(tmp_path: Path) -> None:
+    port = free_port()
+    controller = start_sink(tmp_path, port=port)
+    try:
+        message = EmailMessage()
+        message["From"] = "clinic@example.com"
+        message["To"] = "patient@example.com"
+        message["Subject"] = "Your visit"
+        message.set_content("See you Monday at 09:00.")
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.send_message(message)
+
+        wait_for(lambda: list(tmp_path.glob("*.eml")), timeout=10)
+    finally:
+        controller.stop()
+    stored = next(tmp_path.glob("*.eml")).read_text()
+    assert "Subject: Your visit" in stored
+    assert "See you Monday at 09:00." in stored
