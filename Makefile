@@ -21,7 +21,9 @@ help:
 	@echo "make stop   - stop embedded PostgreSQL/Redis left running"
 
 uv:
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+	  || $(PYTHON) -m pip install --quiet --user uv \
+	  || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
 install: uv
 	$(UV) sync --frozen

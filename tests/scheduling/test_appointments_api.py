@@ -490,3 +490,14 @@ def test_a_malformed_filter_is_a_400(clinic: Clinic) -> None:
 
     assert response.status_code == 400
     assert "date" in response.json()["errors"]
+
+
+def test_a_clinician_reads_their_own_schedule_by_staff_filter(clinic: Clinic) -> None:
+    reception = clinic.client(clinic.reception)
+    book(reception, clinic, ny(MONDAY, 9), staff=[str(clinic.nurse.public_id)])
+    book(reception, clinic, ny(MONDAY, 9), staff=[str(clinic.nurse2.public_id)], patient=str(clinic.patient2.public_id))
+
+    schedule = clinic.client(clinic.clinician).get("/api/v1/appointments/", {"staff": str(clinic.nurse.public_id)})
+
+    assert schedule.status_code == 200
+    assert [row["staff"][0]["name"] for row in schedule.json()["results"]] == ["Nurse Joy"]
