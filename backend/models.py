@@ -43,3 +43,21 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"heartbeat {self.pk} answered by {self.answered_by or '-'}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key``; replays get it back."""
+
+    user = models.ForeignKey("backend.User", on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=100, help_text="Which endpoint the key was used on.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_once"),)
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} -> {self.status_code}"

@@ -23,11 +23,15 @@ from scheduling.models import (
     OpeningRule,
     Patient,
     Resource,
+    Series,
+    SeriesChange,
+    SeriesTemplate,
     ServiceType,
     Shift,
     StaffMember,
 )
 from scheduling.services.appointments import appointment_transition
+from scheduling.services.series import series_status
 
 
 class OpeningRuleInline(admin.TabularInline):
@@ -158,6 +162,74 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # book through the API or reception's client, where every rule is checked
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SeriesTemplate)
+class SeriesTemplateAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "group",
+        "location",
+        "service_type",
+        "count",
+        "min_gap_hours",
+        "max_per_week",
+        "within_days",
+    )
+    list_filter = ("group", "location")
+    readonly_fields = ("public_id",)
+
+
+class SeriesAppointmentInline(admin.TabularInline):
+    model = Appointment
+    extra = 0
+    fields = ("start", "resource", "status", "cancelled_late")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SeriesChangeInline(admin.TabularInline):
+    model = SeriesChange
+    extra = 0
+    fields = ("kind", "created_at", "actor", "details", "notified_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    """A series as a unit: its protocol, visits and the changes the patient is told about."""
+
+    list_display = ("patient", "service_type", "location", "first_date", "count", "status")
+    list_filter = ("location", "service_type", ("first_date", admin.DateFieldListFilter))
+    search_fields = ("patient__last_name", "patient__first_name", "public_id")
+    list_select_related = ("patient", "service_type", "location")
+    readonly_fields = (
+        "public_id", "patient", "service_type", "location", "template", "count", "first_date", "local_time",
+        "weekdays", "min_gap_hours", "max_per_week", "within_days", "resource", "cancelled_at", "cancel_reason",
+        "created_by", "created_at",
+    )  # fmt: skip
+    inlines = (SeriesAppointmentInline, SeriesChangeInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Series]:
+        return super().get_queryset(request).prefetch_related("appointments")
+
+    @admin.display(description="Status")
+    def status(self, series: Series) -> str:
+        return series_status(series, list(series.appointments.all()))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -51,3 +51,15 @@ class InvalidBookingRequest(ApplicationError):
     code = "invalid_booking"
     http_status = 422
     title = "Booking request not valid"
+
+
+class InvalidProtocol(ApplicationError):
+    code = "invalid_protocol"
+    http_status = 422
+    title = "Series protocol not possible"
+
+
+class ProtocolViolation(ApplicationError):
+    code = "protocol_violation"
+    http_status = 422
+    title = "Breaks the series protocol"

@@ -284,6 +284,102 @@ class Clearance(PublicIdModel):
         return f"{self.patient}: {self.status} until {self.valid_until}"
 
 
+class SeriesTemplate(PublicIdModel):
+    """A named protocol ("Induction: 6 in 21 days", "Maintenance booster") a series can refer to."""
+
+    group = models.ForeignKey(ClinicGroup, on_delete=models.CASCADE, related_name="series_templates")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="series_templates",
+        help_text="Empty: offered at every location of the group.",
+    )  # fmt: skip
+    name = models.CharField(max_length=200)
+    service_type = models.ForeignKey("ServiceType", on_delete=models.PROTECT, related_name="series_templates")
+    count = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    weekdays = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    local_time = models.TimeField(null=True, blank=True)
+    min_gap_hours = models.PositiveIntegerField(default=0)
+    max_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    within_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeriesStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Series(PublicIdModel):
+    """A set of appointments booked together from one protocol (an induction series, boosters)."""
+
+    patient = models.ForeignKey("Patient", on_delete=models.PROTECT, related_name="series")
+    service_type = models.ForeignKey("ServiceType", on_delete=models.PROTECT, related_name="series")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="series")
+    template = models.ForeignKey(SeriesTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    count = models.PositiveSmallIntegerField()
+    first_date = models.DateField()
+    local_time = models.TimeField()
+    weekdays = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    min_gap_hours = models.PositiveIntegerField(default=0)
+    max_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    within_days = models.PositiveIntegerField(null=True, blank=True)
+    resource = models.ForeignKey(
+        "Resource", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The chair or room asked for when the series was booked.",
+    )  # fmt: skip
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name_plural = "series"
+
+    def __str__(self) -> str:
+        return f"{self.service_type} x{self.count} for {self.patient} from {self.first_date}"
+
+
+class SeriesChangeKind(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    MOVED = "moved", "Occurrence moved"
+    CANCELLED = "cancelled", "Cancelled"
+    EXTENDED = "extended", "Extended"
+
+
+class SeriesChange(models.Model):
+    """One change to a series, recorded in the same transaction, for one summary message to the patient.
+
+    The reminders side sends each change once and marks ``notified_at``.
+    """
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20, choices=SeriesChangeKind.choices)
+    appointment_ids = ArrayField(models.BigIntegerField(), default=list)
+    details = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [
+            models.Index(fields=["created_at"], name="series_change_pending", condition=Q(notified_at__isnull=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.series_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class AppointmentStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     CONFIRMED = "confirmed", "Confirmed"
@@ -311,6 +407,7 @@ class Appointment(PublicIdModel):
     service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
+    series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
     staff: models.ManyToManyField[StaffMember, AppointmentStaff] = models.ManyToManyField(
         StaffMember, through="AppointmentStaff", related_name="appointments"
     )

@@ -50,6 +50,15 @@ class StaffReadPatientWrite(BasePermission):
         return user_has_role(request.user, *PATIENT_EDIT_ROLES)
 
 
+class SeriesAccess(BasePermission):
+    """Staff and patients read what their selector shows; reception and admins book."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_has_role(request.user, *STAFF_ROLES, Role.PATIENT)
+        return can_book(request.user)
+
+
 class AppointmentAccess(BasePermission):
     """Everyone signed in may read what their selector shows; reception and admins book and move."""
 

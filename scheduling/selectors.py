@@ -18,6 +18,7 @@ from scheduling.models import (
     Location,
     Patient,
     Resource,
+    Series,
     ServiceType,
     StaffMember,
 )
@@ -64,6 +65,14 @@ def patients_for(user: Any) -> QuerySet[Patient]:
     return Patient.objects.none()
 
 
+def series_for(user: Any) -> QuerySet[Series]:
+    if _is_staff(user):
+        return Series.objects.filter(location__group__in=groups_for(user))
+    if user.is_authenticated and user.has_role(Role.PATIENT):
+        return Series.objects.filter(patient__user=user)
+    return Series.objects.none()
+
+
 def appointments_for(user: Any) -> QuerySet[Appointment]:
     """Appointments the user may see, with everything the API shows in a fixed number of queries."""
     if _is_staff(user):
@@ -72,6 +81,6 @@ def appointments_for(user: Any) -> QuerySet[Appointment]:
         queryset = Appointment.objects.filter(patient__user=user)
     else:
         return Appointment.objects.none()
-    return queryset.select_related("patient", "service_type", "location", "resource").prefetch_related(
+    return queryset.select_related("patient", "service_type", "location", "resource", "series").prefetch_related(
         Prefetch("staff_assignments", queryset=AppointmentStaff.objects.select_related("staff"))
     )

@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from scheduling.api.appointments import AppointmentViewSet, AvailabilityView
 from scheduling.api.patients import PatientViewSet
+from scheduling.api.series import SeriesTemplateViewSet, SeriesViewSet
 from scheduling.api.setup import (
     ClosureViewSet,
     LocationViewSet,
@@ -21,6 +22,8 @@ router.register("staff", StaffViewSet, basename="staff")
 router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("patients", PatientViewSet, basename="patient")
 router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("series", SeriesViewSet, basename="series")
+router.register("series-templates", SeriesTemplateViewSet, basename="series-template")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("locations/<str:id>/opening-hours/", OpeningHoursView.as_view(), name="location-opening-hours"),

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField, serializer_user, zoned
+from backend.idempotency import idempotent_response
 from backend.permissions import IsStaff, acting_user
 from scheduling import selectors
 from scheduling.filters import AppointmentFilter
@@ -45,6 +46,7 @@ class AppointmentOutput(serializers.Serializer):
     location = serializers.UUIDField(source="location.public_id")
     resource = serializers.UUIDField(source="resource.public_id")
     resource_name = serializers.CharField(source="resource.name")
+    series = serializers.UUIDField(source="series.public_id", allow_null=True, default=None)
     staff = AppointmentStaffOutput(source="staff_assignments", many=True)
     start = ZonedDateTimeField()
     end = ZonedDateTimeField()
@@ -125,16 +127,21 @@ class AppointmentViewSet(
         data = AppointmentCreateInput(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        appointment = appointment_book(
-            actor=acting_user(request),
-            patient=values["patient"],
-            service_type=values["service_type"],
-            location=values["location"],
-            start=data.resolve_start(values["location"]),
-            resource=values.get("resource"),
-            staff=values.get("staff", []),
-        )
-        return self._output(appointment, status.HTTP_201_CREATED)
+        start = data.resolve_start(values["location"])
+
+        def perform() -> tuple[int, Any]:
+            appointment = appointment_book(
+                actor=acting_user(request),
+                patient=values["patient"],
+                service_type=values["service_type"],
+                location=values["location"],
+                start=start,
+                resource=values.get("resource"),
+                staff=values.get("staff", []),
+            )
+            return status.HTTP_201_CREATED, AppointmentOutput(self.get_queryset().get(pk=appointment.pk)).data
+
+        return idempotent_response(request, scope="appointments.create", perform=perform)
 
     @extend_schema(request=StartInput, responses=AppointmentOutput)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

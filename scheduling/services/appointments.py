@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.errors import ApplicationError
 from backend.models import User
 from scheduling.errors import (
     BookingConflict,
@@ -21,6 +22,7 @@ from scheduling.errors import (
     InvalidTransition,
     NotCleared,
     OutsideOpeningHours,
+    ProtocolViolation,
     StaffUnavailable,
 )
 from scheduling.models import (
@@ -32,11 +34,14 @@ from scheduling.models import (
     Location,
     Patient,
     Resource,
+    SeriesChange,
+    SeriesChangeKind,
     ServiceType,
     StaffMember,
 )
 from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.locks import lock_booking_scope
+from scheduling.services.protocol import protocol_of, violations
 from scheduling.time import local_date
 
 # --- checks ---------------------------------------------------------------------------
@@ -96,7 +101,24 @@ def _describe(appointment_ids: Sequence[int | None], kind: str, who: str) -> lis
     ]
 
 
-def _explain_conflict(  # noqa: PLR0917 - private helper, called in two places
+def conflict_error(
+    calendar: LocationCalendar,
+    service_type: ServiceType,
+    patient: Patient,
+    start: datetime,
+    *,
+    resource: Resource | None = None,
+    staff: Sequence[StaffMember] = (),
+) -> ApplicationError:
+    """The most precise error for why ``start`` cannot be booked (the calendar has no placement there)."""
+    try:
+        _raise_conflict(calendar, service_type, patient, start, resource, staff)
+    except ApplicationError as error:
+        return error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _raise_conflict(  # noqa: PLR0917 - private helper of conflict_error
     calendar: LocationCalendar,
     service_type: ServiceType,
     patient: Patient,
@@ -104,7 +126,6 @@ def _explain_conflict(  # noqa: PLR0917 - private helper, called in two places
     resource: Resource | None,
     staff: Sequence[StaffMember],
 ) -> None:
-    """Raise the most precise error for why ``start`` cannot be booked."""
     end = start + timedelta(minutes=service_type.duration_minutes)
     hold_until = end + timedelta(minutes=service_type.recovery_minutes)
     zone = calendar.zone
@@ -233,10 +254,14 @@ def _place(
         appointment.service_type, appointment.start, patient_id=appointment.patient_id, resource=resource, staff=staff
     )
     if placement is None or (required and {m.pk for m, _ in placement.staff} != {m.pk for m in required}):
-        _explain_conflict(
-            calendar, appointment.service_type, appointment.patient, appointment.start, resource, required
+        raise conflict_error(
+            calendar,
+            appointment.service_type,
+            appointment.patient,
+            appointment.start,
+            resource=resource,
+            staff=required,
         )
-    assert placement is not None  # noqa: S101 - _explain_conflict always raises
     try:
         with transaction.atomic():
             _write(appointment, placement, creating=creating)
@@ -249,7 +274,7 @@ def _place(
         ) from error
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic  # not durable: it may run inside run_idempotent's transaction
 def appointment_book(
     *,
     actor: User | None,
@@ -284,7 +309,7 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     lock_booking_scope(patient_ids=[appointment.patient_id], location_ids=[appointment.location_id])
     appointment = (
         Appointment.objects.select_for_update(of=("self",))
-        .select_related("patient", "service_type", "location", "resource")
+        .select_related("patient", "service_type", "location", "resource", "series")
         .get(pk=appointment.pk)
     )
     if appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
@@ -294,6 +319,8 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
         )
     _ensure_future(start)
     ensure_cleared(appointment.patient, appointment.service_type, start, appointment.location)
+    _check_series_move(appointment, start)
+    previous_start = appointment.start
     service_type = appointment.service_type
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(appointment.location, start, start + hold, ignore_appointment_ids=[appointment.pk])
@@ -305,7 +332,44 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     )
     keep_resource = appointment.resource if placement is not None else None
     _place(appointment, calendar, resource=keep_resource, staff=current_staff, creating=False, staff_required=False)
+    _record_series_change(
+        appointment, SeriesChangeKind.MOVED, actor, {"from": previous_start.isoformat(), "to": start.isoformat()}
+    )
     return appointment
+
+
+# --- series visits ----------------------------------------------------------------------
+
+
+def _check_series_move(appointment: Appointment, new_start: datetime) -> None:
+    """Refuse moving a series visit where it would break the gap or per-week rule with its siblings."""
+    series = appointment.series
+    if series is None:
+        return
+    siblings = list(
+        series.appointments.exclude(pk=appointment.pk)
+        .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+        .values_list("start", flat=True)
+    )
+    # The window bounds the original plan; a moved visit is held to the gap and per-week rules.
+    problems = violations([*siblings, new_start], protocol_of(series), appointment.location.zone, in_window=[])
+    if problems:
+        raise ProtocolViolation(
+            f"Moving this visit breaks the series protocol: {'; '.join(problems)}.", errors={"start": problems}
+        )
+
+
+def _record_series_change(
+    appointment: Appointment, kind: str, actor: User | None, details: dict[str, Any] | None = None
+) -> None:
+    if appointment.series_id is not None:
+        SeriesChange.objects.create(
+            series_id=appointment.series_id,
+            kind=kind,
+            appointment_ids=[appointment.pk],
+            details=details or {},
+            actor=actor,
+        )
 
 
 # --- the status machine ------------------------------------------------------------------
@@ -351,4 +415,6 @@ def appointment_transition(
     appointment.save()
     if target not in BLOCKING_STATUSES:
         appointment.staff_assignments.update(is_blocking=False)
+    if target == S.CANCELLED:
+        _record_series_change(appointment, SeriesChangeKind.CANCELLED, actor, {"reason": appointment.cancel_reason})
     return appointment

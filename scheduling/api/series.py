@@ -1,0 +1,255 @@
+"""Series: book, read, cancel and extend a whole set of visits; series templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backend.fields import AwareDateTimeField, PublicIdField, serializer_user
+from backend.idempotency import idempotent_response
+from backend.permissions import ReadOnlyOrAdmin, acting_user
+from scheduling import selectors
+from scheduling.api.appointments import AppointmentOutput
+from scheduling.models import (
+    ClinicGroup,
+    Location,
+    Patient,
+    Resource,
+    Series,
+    SeriesTemplate,
+    ServiceType,
+)
+from scheduling.permissions import CanBook, SeriesAccess
+from scheduling.services.protocol import SeriesProtocol
+from scheduling.services.series import (
+    protocol_from_template,
+    series_book,
+    series_cancel,
+    series_extend,
+    series_status,
+)
+
+TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
+
+
+class SeriesOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.SerializerMethodField()
+    patient = serializers.UUIDField(source="patient.public_id")
+    service_type = serializers.UUIDField(source="service_type.public_id")
+    location = serializers.UUIDField(source="location.public_id")
+    template = serializers.UUIDField(source="template.public_id", allow_null=True, default=None)
+    count = serializers.IntegerField()
+    first_date = serializers.DateField()
+    time = serializers.TimeField(source="local_time", format="%H:%M")
+    weekdays = serializers.ListField(child=serializers.IntegerField())
+    min_gap_hours = serializers.IntegerField()
+    max_per_week = serializers.IntegerField(allow_null=True)
+    within_days = serializers.IntegerField(allow_null=True)
+    cancel_reason = serializers.CharField()
+    appointments = AppointmentOutput(many=True)
+
+    def get_status(self, series: Series) -> str:
+        return series_status(series, list(series.appointments.all()))
+
+
+class ProtocolFields(serializers.Serializer):
+    count = serializers.IntegerField(required=False, min_value=0, max_value=1000)
+    time = serializers.TimeField(required=False, input_formats=TIME_FORMATS)
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), required=False, max_length=7
+    )
+    min_gap_hours = serializers.IntegerField(required=False, min_value=0, max_value=24 * 60)
+    max_per_week = serializers.IntegerField(required=False, min_value=0, max_value=7, allow_null=True)
+    within_days = serializers.IntegerField(required=False, min_value=0, max_value=366, allow_null=True)
+
+
+class SeriesInput(ProtocolFields):
+    patient = PublicIdField(name="patient", queryset=Patient.objects.none())
+    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none(), required=False)
+    location = PublicIdField(name="location", queryset=Location.objects.none())
+    template = PublicIdField(name="series template", queryset=SeriesTemplate.objects.none(), required=False)
+    first_date = serializers.DateField()
+    resource = PublicIdField(name="resource", queryset=Resource.objects.none(), required=False, allow_null=True)
+    accept_alternatives = serializers.BooleanField(default=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        user = serializer_user(self)
+        fields: Any = self.fields
+        fields["patient"].queryset = selectors.patients_for(user)
+        fields["service_type"].queryset = selectors.service_types_for(user)
+        fields["location"].queryset = selectors.locations_for(user)
+        fields["template"].queryset = SeriesTemplate.objects.filter(group__in=selectors.groups_for(user))
+        fields["resource"].queryset = selectors.resources_for(user)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        template: SeriesTemplate | None = attrs.get("template")
+        if template is not None:
+            if template.location_id not in (None, attrs["location"].pk):
+                raise serializers.ValidationError({"template": ["This template belongs to another location."]})
+            attrs.setdefault("service_type", template.service_type)
+            rules = protocol_from_template(
+                template, **{key: attrs.get(key) for key in ("count", "weekdays", "min_gap_hours", "max_per_week",
+                                                             "within_days")},
+                local_time=attrs.get("time"),
+            )  # fmt: skip
+        else:
+            missing = {
+                name: ["This field is required."] for name in ("service_type", "count", "time") if name not in attrs
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+            rules = {
+                "count": attrs["count"], "weekdays": tuple(attrs.get("weekdays", ())), "local_time": attrs["time"],
+                "min_gap_hours": attrs.get("min_gap_hours", 0), "max_per_week": attrs.get("max_per_week"),
+                "within_days": attrs.get("within_days"),
+            }  # fmt: skip
+        if rules.get("local_time") is None:
+            raise serializers.ValidationError({"time": ["Give the local time of the visits."]})
+        attrs["protocol"] = SeriesProtocol(
+            first_date=attrs["first_date"], **{**rules, "weekdays": tuple(rules["weekdays"])}
+        )
+        return attrs
+
+
+class SeriesCancelInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+    start_from = AwareDateTimeField(required=False, help_text="Cancel visits starting at or after this time.")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "get") and "from" in data:
+            data = {**dict(data.items()), "start_from": data.get("from")}
+        return super().to_internal_value(data)
+
+
+class SeriesExtendInput(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=52)
+    first_date = serializers.DateField(required=False)
+    time = serializers.TimeField(required=False, input_formats=TIME_FORMATS)
+    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none(), required=False)
+    accept_alternatives = serializers.BooleanField(default=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["service_type"].queryset = selectors.service_types_for(serializer_user(self))
+
+
+class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A series as one unit: its protocol, status and appointments."""
+
+    permission_classes = (SeriesAccess,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    serializer_class = SeriesOutput
+    filterset_fields: tuple[str, ...] = ()
+
+    def get_queryset(self) -> QuerySet[Series]:
+        appointments = selectors.appointments_for(self.request.user)
+        return (
+            selectors.series_for(self.request.user)
+            .select_related("patient", "service_type", "location", "template")
+            .prefetch_related(Prefetch("appointments", queryset=appointments.order_by("start")))
+        )
+
+    def _output(self, series: Series, status_code: int = status.HTTP_200_OK) -> tuple[int, Any]:
+        return status_code, SeriesOutput(self.get_queryset().get(pk=series.pk)).data
+
+    @extend_schema(request=SeriesInput, responses={201: SeriesOutput})
+    def create(self, request: Request) -> Response:
+        data = SeriesInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+
+        def perform() -> tuple[int, Any]:
+            series = series_book(
+                actor=acting_user(request), patient=values["patient"], service_type=values["service_type"],
+                location=values["location"], protocol=values["protocol"], resource=values.get("resource"),
+                accept_alternatives=values["accept_alternatives"], template=values.get("template"),
+            )  # fmt: skip
+            return self._output(series, status.HTTP_201_CREATED)
+
+        return idempotent_response(request, scope="series.create", perform=perform)
+
+    @extend_schema(request=SeriesCancelInput, responses=SeriesOutput)
+    @action(detail=True, methods=["post"], permission_classes=[CanBook])
+    def cancel(self, request: Request, id: str) -> Response:
+        series = self.get_object()
+        data = SeriesCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cancelled = series_cancel(
+            actor=acting_user(request), series=series, reason=data.validated_data["reason"],
+            from_=data.validated_data.get("start_from"),
+        )  # fmt: skip
+        status_code, body = self._output(cancelled)
+        return Response(body, status=status_code)
+
+    @extend_schema(request=SeriesExtendInput, responses=SeriesOutput)
+    @action(detail=True, methods=["post"], permission_classes=[CanBook])
+    def extend(self, request: Request, id: str) -> Response:
+        series = self.get_object()
+        data = SeriesExtendInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        series_extend(
+            actor=acting_user(request), series=series, count=values["count"], first_date=values.get("first_date"),
+            local_time=values.get("time"), service_type=values.get("service_type"),
+            accept_alternatives=values["accept_alternatives"],
+        )  # fmt: skip
+        status_code, body = self._output(series)
+        return Response(body, status=status_code)
+
+
+class SeriesTemplateSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
+    location = PublicIdField(name="location", queryset=Location.objects.none(), required=False, allow_null=True)
+    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none())
+    local_time = serializers.TimeField(format="%H:%M", input_formats=TIME_FORMATS, required=False, allow_null=True)
+    count = serializers.IntegerField(min_value=1, max_value=52)
+    weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), required=False)
+
+    class Meta:
+        model = SeriesTemplate
+        fields = (
+            "id", "group", "location", "name", "service_type", "count", "weekdays", "local_time",
+            "min_gap_hours", "max_per_week", "within_days",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        user = serializer_user(self)
+        fields: Any = self.fields
+        fields["group"].queryset = selectors.groups_for(user)
+        fields["location"].queryset = selectors.locations_for(user)
+        fields["service_type"].queryset = selectors.service_types_for(user)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        service_type = attrs.get("service_type") or getattr(self.instance, "service_type", None)
+        if self.instance is None:
+            attrs.setdefault("group", service_type.group if service_type else None)
+        location = attrs.get("location")
+        if location is not None and service_type is not None and location.group_id != service_type.group_id:
+            raise serializers.ValidationError({"location": ["Not in the service type's clinic group."]})
+        return attrs
+
+
+class SeriesTemplateViewSet(viewsets.ModelViewSet):
+    """Named protocols per location (or group-wide): "Induction: 6 in 21 days", "Maintenance booster"."""
+
+    serializer_class = SeriesTemplateSerializer
+    permission_classes = (ReadOnlyOrAdmin,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self) -> QuerySet[SeriesTemplate]:
+        return SeriesTemplate.objects.filter(group__in=selectors.groups_for(self.request.user)).select_related(
+            "location", "service_type"
+        )

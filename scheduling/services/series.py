@@ -1,0 +1,380 @@
+"""Series: book, cancel and extend a whole set of visits in one step, all or nothing.
+
+Visits are planned from the protocol in the location's wall-clock time and
+converted one by one (so 09:00 stays 09:00 across DST), then placed against
+the location's calendar. When some cannot be placed, nothing is booked: the
+409 names each one with its reason and the nearest alternative that keeps the
+protocol; with ``accept_alternatives`` the series is booked with them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.errors import ApplicationError
+from backend.fields import zoned
+from backend.models import User
+from scheduling.errors import BookingConflict, InvalidBookingRequest
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Location,
+    Patient,
+    Resource,
+    Series,
+    SeriesChange,
+    SeriesChangeKind,
+    SeriesStatus,
+    SeriesTemplate,
+    ServiceType,
+)
+from scheduling.services.appointments import (
+    _ensure_same_group,
+    _validate_choices,
+    _write,
+    conflict_error,
+    constraint_kind,
+    ensure_cleared,
+    is_late_cancellation,
+)
+from scheduling.services.calendar import LocationCalendar, Placement
+from scheduling.services.locks import lock_booking_scope
+from scheduling.services.protocol import SeriesProtocol, plan, protocol_of, validate_protocol, violations
+
+ALTERNATIVE_SEARCH_DAYS = 7
+CANCELLABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
+
+
+@dataclass
+class Failure:
+    index: int
+    start: datetime
+    error: ApplicationError
+    alternative: Placement | None = None
+
+
+def open_weekdays(location: Location) -> set[int]:
+    return set(location.opening_rules.values_list("weekday", flat=True))
+
+
+def series_status(series: Series, appointments: list[Appointment]) -> str:
+    """Derived, never stored: cancelled, completed (every visit over, one at least completed) or active."""
+    statuses = {appointment.status for appointment in appointments}
+    if series.cancelled_at is not None or statuses <= {AppointmentStatus.CANCELLED}:
+        return SeriesStatus.CANCELLED
+    if statuses <= {AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED}:
+        return SeriesStatus.COMPLETED
+    return SeriesStatus.ACTIVE
+
+
+def protocol_from_template(template: SeriesTemplate, **overrides: Any) -> dict[str, Any]:
+    """The template's rules, with any explicitly given field winning."""
+    values: dict[str, Any] = {
+        "count": template.count,
+        "weekdays": tuple(template.weekdays),
+        "local_time": template.local_time,
+        "min_gap_hours": template.min_gap_hours,
+        "max_per_week": template.max_per_week,
+        "within_days": template.within_days,
+    }
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return values
+
+
+# --- placing a set of visits -------------------------------------------------------------------
+
+
+def _place_all(
+    calendar: LocationCalendar,
+    protocol: SeriesProtocol,
+    service_type: ServiceType,
+    patient: Patient,
+    starts: list[datetime],
+    *,
+    resource: Resource | None,
+    fixed: list[datetime],
+) -> tuple[dict[int, Placement], list[Failure]]:
+    """Place each planned start; for those that fail, find the nearest alternative keeping the protocol."""
+    placed: dict[int, Placement] = {}
+    failures: list[Failure] = []
+    for index, start in enumerate(starts):
+        placement = calendar.placement(service_type, start, patient_id=patient.pk, resource=resource)
+        if placement is None:
+            error = conflict_error(calendar, service_type, patient, start, resource=resource)
+            failures.append(Failure(index=index, start=start, error=error))
+        else:
+            calendar.hold(placement, patient.pk)
+            placed[index] = placement
+    for failure in failures:
+        taken = [*fixed, *(p.start for p in placed.values()), *(f.alternative.start for f in failures if f.alternative)]
+        failure.alternative = _nearest_alternative(
+            calendar, protocol, service_type, patient, failure.start, taken=taken, resource=resource
+        )
+        if failure.alternative is not None:
+            calendar.hold(failure.alternative, patient.pk)
+    return placed, failures
+
+
+def _nearest_alternative(
+    calendar: LocationCalendar,
+    protocol: SeriesProtocol,
+    service_type: ServiceType,
+    patient: Patient,
+    original: datetime,
+    *,
+    taken: list[datetime],
+    resource: Resource | None,
+) -> Placement | None:
+    """The bookable start nearest to ``original`` that keeps the protocol with the other visits.
+
+    Nearest means the nearest day, then the nearest time of day (the day before wins a tie).
+    The same chair is preferred at each time; another free one of the same kind is offered when it is not.
+    """
+    hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
+    low = max(calendar.window_start, original - timedelta(days=ALTERNATIVE_SEARCH_DAYS))
+    high = min(calendar.window_end, original + timedelta(days=ALTERNATIVE_SEARCH_DAYS))
+    candidates = [start for start in calendar.slot_starts(hold) if low <= start <= high and start > timezone.now()]
+    zone = calendar.zone
+    wanted = original.astimezone(zone)
+
+    def nearness(start: datetime) -> tuple[int, float, datetime]:
+        """Nearest day first, then nearest time of day: what a receptionist would offer."""
+        local = start.astimezone(zone)
+        days = abs((local.date() - wanted.date()).days)
+        minutes = abs((local.hour * 60 + local.minute) - (wanted.hour * 60 + wanted.minute))
+        return days, minutes, start
+
+    candidates.sort(key=nearness)
+    for start in candidates:
+        if violations([*taken, start], protocol, calendar.zone, in_window=[start]):
+            continue
+        placement = calendar.placement(service_type, start, patient_id=patient.pk, resource=resource)
+        if placement is None and resource is not None:
+            placement = calendar.placement(service_type, start, patient_id=patient.pk)
+        if placement is not None:
+            return placement
+    return None
+
+
+def _conflict(calendar: LocationCalendar, failures: list[Failure], total: int) -> BookingConflict:
+    zone = calendar.zone
+    alternatives = [f for f in failures if f.alternative is not None]
+    first = failures[0]
+    summary = (
+        f"{len(failures)} of {total} visits cannot be booked as asked; the first, "
+        f"#{first.index + 1} on {first.start.astimezone(zone):%a %Y-%m-%d %H:%M}: {first.error.detail}"
+    )
+    if len(alternatives) == len(failures):
+        summary += " Alternatives are proposed: send accept_alternatives=true to book with them."
+    else:
+        summary += " No alternative keeps the protocol for some of them: change the dates, days or rules."
+    return BookingConflict(
+        summary,
+        extra={
+            "conflicts": [
+                {
+                    "index": f.index,
+                    "start": zoned(f.start, zone),
+                    "reason": f.error.detail,
+                    "code": f.error.code,
+                    **({"with": f.error.extra["conflicts"]} if f.error.extra.get("conflicts") else {}),
+                }
+                for f in failures
+            ],
+            "alternatives": [
+                {
+                    "index": f.index,
+                    "start": zoned(f.alternative.start, zone),
+                    "resource": str(f.alternative.resource.public_id),
+                    "resource_name": f.alternative.resource.name,
+                }
+                for f in alternatives
+                if f.alternative is not None
+            ],
+        },
+    )
+
+
+def _create_appointments(
+    series: Series, placements: list[Placement], actor: User | None, service_type: ServiceType | None = None
+) -> list[Appointment]:
+    created = []
+    for placement in sorted(placements, key=lambda p: p.start):
+        appointment = Appointment(
+            patient=series.patient,
+            service_type=service_type or series.service_type,
+            location=series.location,
+            series=series,
+            created_by=actor,
+        )
+        try:
+            with transaction.atomic():
+                _write(appointment, placement, creating=True)
+        except IntegrityError as error:
+            kind = constraint_kind(error)
+            if kind is None:
+                raise
+            raise BookingConflict(
+                f"The {kind} is already booked at {zoned(placement.start, series.location.zone)}; nothing was booked.",
+                extra={"conflicts": [{"kind": kind, "start": zoned(placement.start, series.location.zone)}]},
+            ) from error
+        created.append(appointment)
+    return created
+
+
+def _schedule(
+    *,
+    location: Location,
+    service_type: ServiceType,
+    patient: Patient,
+    protocol: SeriesProtocol,
+    resource: Resource | None,
+    accept_alternatives: bool,
+    fixed: list[datetime],
+) -> list[Placement]:
+    """Plan and place the visits; raise the 409 (nothing written) unless every visit has a place."""
+    validate_protocol(protocol, open_weekdays(location))
+    starts = plan(protocol, location.zone, open_weekdays(location), fixed=fixed)
+    if starts[0] < timezone.now():
+        raise InvalidBookingRequest(
+            f"The first visit, {starts[0].astimezone(location.zone):%Y-%m-%d %H:%M}, has already passed.",
+            errors={"first_date": ["Must be in the future."]},
+        )
+    last_visit = starts[-1]
+    for start in (starts[0], last_visit):
+        ensure_cleared(patient, service_type, start, location)
+    window_end = max(
+        last_visit + timedelta(days=ALTERNATIVE_SEARCH_DAYS + 1),
+        timezone.make_aware(datetime.combine(protocol.last_allowed_date, time.max), location.zone)
+        if protocol.within_days is not None
+        else last_visit,
+    )
+    calendar = LocationCalendar(location, starts[0] - timedelta(days=ALTERNATIVE_SEARCH_DAYS), window_end)
+    placed, failures = _place_all(calendar, protocol, service_type, patient, starts, resource=resource, fixed=fixed)
+    if failures and (not accept_alternatives or any(f.alternative is None for f in failures)):
+        raise _conflict(calendar, failures, len(starts))
+    return [*placed.values(), *(f.alternative for f in failures if f.alternative is not None)]
+
+
+# --- services ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic  # not durable: it may run inside run_idempotent's transaction
+def series_book(
+    *,
+    actor: User | None,
+    patient: Patient,
+    service_type: ServiceType,
+    location: Location,
+    protocol: SeriesProtocol,
+    resource: Resource | None = None,
+    accept_alternatives: bool = False,
+    template: SeriesTemplate | None = None,
+) -> Series:
+    """Book every visit of a series in one transaction, or nothing."""
+    _ensure_same_group(patient, service_type, location)
+    _validate_choices(location, service_type, resource, ())
+    lock_booking_scope(patient_ids=[patient.pk], location_ids=[location.pk])
+    placements = _schedule(
+        location=location, service_type=service_type, patient=patient, protocol=protocol, resource=resource,
+        accept_alternatives=accept_alternatives, fixed=[],
+    )  # fmt: skip
+    series = Series.objects.create(
+        patient=patient, service_type=service_type, location=location, template=template, count=protocol.count,
+        first_date=protocol.first_date, local_time=protocol.local_time, weekdays=list(protocol.weekdays),
+        min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week,
+        within_days=protocol.within_days, resource=resource, created_by=actor,
+    )  # fmt: skip
+    appointments = _create_appointments(series, placements, actor)
+    SeriesChange.objects.create(
+        series=series, kind=SeriesChangeKind.BOOKED, appointment_ids=[a.pk for a in appointments], actor=actor
+    )
+    return series
+
+
+@transaction.atomic
+def series_extend(
+    *,
+    actor: User | None,
+    series: Series,
+    count: int,
+    first_date: date | None = None,
+    local_time: time | None = None,
+    service_type: ServiceType | None = None,
+    accept_alternatives: bool = False,
+) -> list[Appointment]:
+    """Add visits (maintenance boosters) to a series, keeping its gap and per-week rules with the visits it has.
+
+    The new visits may use another service type of the same resource kind (a booster after an induction).
+    """
+    lock_booking_scope(patient_ids=[series.patient_id], location_ids=[series.location_id])
+    series = Series.objects.select_for_update().select_related("patient", "location", "service_type").get(pk=series.pk)
+    if series.cancelled_at is not None:
+        raise InvalidBookingRequest("A cancelled series cannot be extended; book a new one.")
+    service = service_type or series.service_type
+    if service.group_id != series.location.group_id:
+        raise InvalidBookingRequest("That service is not offered here.", errors={"service_type": ["Other group."]})
+    active = list(series.appointments.exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]))
+    fixed = [appointment.start for appointment in active]
+    zone = series.location.zone
+    if first_date is None:
+        last = max(fixed, default=timezone.now())
+        first_date = (last + timedelta(hours=series.min_gap_hours)).astimezone(zone).date() + timedelta(days=1)
+    protocol = protocol_of(series).extended(count=count, first_date=first_date, local_time=local_time)
+    if service.resource_kind != series.service_type.resource_kind:
+        raise InvalidBookingRequest(
+            f"{service.name} needs a {service.resource_kind}; this series uses {series.service_type.resource_kind}s.",
+            errors={"service_type": ["Must use the same kind of chair or room as the series."]},
+        )
+    placements = _schedule(
+        location=series.location, service_type=service, patient=series.patient, protocol=protocol,
+        resource=series.resource, accept_alternatives=accept_alternatives, fixed=fixed,
+    )  # fmt: skip
+    appointments = _create_appointments(series, placements, actor, service)
+    Series.objects.filter(pk=series.pk).update(count=series.count + count)
+    SeriesChange.objects.create(
+        series=series, kind=SeriesChangeKind.EXTENDED, appointment_ids=[a.pk for a in appointments], actor=actor
+    )
+    return appointments
+
+
+@transaction.atomic(durable=True)
+def series_cancel(*, actor: User | None, series: Series, reason: str, from_: datetime | None = None) -> Series:
+    """Cancel the series' remaining visits (from ``from_``, default now): one change, one message."""
+    if not reason.strip():
+        raise InvalidBookingRequest("Give a reason for the cancellation.", errors={"reason": ["Required."]})
+    series = Series.objects.select_for_update().select_related("location").get(pk=series.pk)
+    now = timezone.now()
+    cutoff = max(from_ or now, now)
+    remaining = list(
+        series.appointments.select_for_update(of=("self",))
+        .select_related("location")
+        .filter(start__gte=cutoff, status__in=CANCELLABLE)
+    )
+    if not remaining:
+        raise InvalidBookingRequest("No remaining visits of this series can be cancelled.")
+    for appointment in remaining:
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancel_reason = reason.strip()
+        appointment.cancelled_at = now
+        appointment.cancelled_late = is_late_cancellation(appointment, now)
+    Appointment.objects.bulk_update(remaining, ["status", "cancel_reason", "cancelled_at", "cancelled_late"])
+    for appointment in remaining:
+        appointment.staff_assignments.update(is_blocking=False)
+    if not series.appointments.filter(start__gte=now, status__in=CANCELLABLE).exists():
+        series.cancelled_at = now
+        series.cancel_reason = reason.strip()
+        series.save(update_fields=["cancelled_at", "cancel_reason"])
+    SeriesChange.objects.create(
+        series=series,
+        kind=SeriesChangeKind.CANCELLED,
+        appointment_ids=[a.pk for a in remaining],
+        details={"reason": reason.strip()},
+        actor=actor,
+    )
+    return series

@@ -1,0 +1,318 @@
+"""Series: a whole induction series in one request, all or nothing, across DST, with alternatives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from rest_framework.test import APIClient
+
+from backend.roles import Role
+from scheduling.models import Appointment, OpeningRule, Series, SeriesChange, SeriesTemplate, Shift
+from scheduling.services.appointments import appointment_book
+from tests.factories import UserFactory
+from tests.scheduling.conftest import Clinic, ny
+
+NEW_YORK = ZoneInfo("America/New_York")
+INDUCTION = {"count": 6, "time": "09:00", "weekdays": [0, 2, 4], "min_gap_hours": 48, "max_per_week": 3,
+             "within_days": 21}  # fmt: skip
+
+
+def open_every_friday(clinic: Clinic) -> None:
+    OpeningRule.objects.filter(location=clinic.location, weekday=4).update(every_n_weeks=1, anchor_date=None)
+    Shift.objects.filter(location=clinic.location, weekday=4).update(every_n_weeks=1, anchor_date=None)
+
+
+def post_series(client: APIClient, clinic: Clinic, headers: dict[str, str] | None = None, **fields: Any) -> Any:
+    payload = {
+        "patient": str(clinic.patient.public_id),
+        "service_type": str(clinic.infusion.public_id),
+        "location": str(clinic.location.public_id),
+        "first_date": "2026-10-26",
+        **INDUCTION,
+        **fields,
+    }
+    return client.post("/api/v1/series/", payload, format="json", headers=headers or {})
+
+
+def local_starts(body: dict[str, Any]) -> list[str]:
+    return [appointment["start"] for appointment in body["appointments"]]
+
+
+def test_the_induction_example_keeps_nine_oclock_across_the_end_of_dst(clinic: Clinic) -> None:
+    open_every_friday(clinic)
+
+    response = post_series(clinic.client(clinic.reception), clinic)
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "active"
+    assert local_starts(body) == [
+        "2026-10-26T09:00:00-04:00",
+        "2026-10-28T09:00:00-04:00",
+        "2026-10-30T09:00:00-04:00",
+        "2026-11-02T09:00:00-05:00",
+        "2026-11-04T09:00:00-05:00",
+        "2026-11-06T09:00:00-05:00",
+    ]
+    utc_hours = [a.start.hour for a in Appointment.objects.order_by("start")]
+    assert utc_hours == [13, 13, 13, 14, 14, 14]
+    assert SeriesChange.objects.get().kind == "booked"
+
+
+def test_a_collision_on_one_visit_books_nothing_and_offers_an_alternative_that_books_cleanly(clinic: Clinic) -> None:
+    open_every_friday(clinic)
+    chair = str(clinic.chairs[0].public_id)
+    appointment_book(actor=None, patient=clinic.patient2, service_type=clinic.infusion, location=clinic.location,
+                     start=ny(dt.date(2026, 10, 28), 9), resource=clinic.chairs[0])  # fmt: skip
+    client = clinic.client(clinic.reception)
+
+    refused = post_series(client, clinic, resource=chair)
+
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["code"] == "booking_conflict"
+    assert [(c["index"], c["start"], c["code"]) for c in body["conflicts"]] == [
+        (1, "2026-10-28T09:00:00-04:00", "booking_conflict")
+    ]
+    assert "Chair 1 is taken" in body["conflicts"][0]["reason"]
+    assert body["alternatives"] == [
+        {"index": 1, "start": "2026-10-28T09:00:00-04:00", "resource": str(clinic.chairs[1].public_id),
+         "resource_name": "Chair 2"}
+    ]  # fmt: skip
+    assert Series.objects.count() == 0
+    assert Appointment.objects.count() == 1
+
+    accepted = post_series(client, clinic, resource=chair, accept_alternatives=True)
+
+    assert accepted.status_code == 201, accepted.json()
+    resources = [a["resource_name"] for a in accepted.json()["appointments"]]
+    assert resources == ["Chair 1", "Chair 2", "Chair 1", "Chair 1", "Chair 1", "Chair 1"]
+
+
+def test_a_closed_alternate_friday_gets_the_same_time_on_the_nearest_day_that_keeps_the_protocol(
+    clinic: Clinic,
+) -> None:
+    # Friday 2026-10-30 is a closed alternate Friday. Without a gap rule, Thursday at 09:00 is offered.
+    response = post_series(clinic.client(clinic.reception), clinic, min_gap_hours=0)
+
+    assert response.status_code == 409
+    body = response.json()
+    assert [(c["index"], c["code"]) for c in body["conflicts"]] == [(2, "outside_opening_hours")]
+    assert [(a["index"], a["start"]) for a in body["alternatives"]] == [(2, "2026-10-29T09:00:00-04:00")]
+
+
+def test_when_no_alternative_keeps_the_protocol_the_409_says_so(clinic: Clinic) -> None:
+    # With 48 hours between visits and Wednesday and Monday fixed around it, no time near the closed
+    # Friday keeps the gap: nothing is offered for it and nothing is booked.
+    response = post_series(clinic.client(clinic.reception), clinic)
+
+    assert response.status_code == 409
+    assert response.json()["alternatives"] == []
+    assert "No alternative keeps the protocol" in response.json()["detail"]
+    assert Appointment.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"count": 0}, "count", "at least one visit"),
+        ({"count": 6, "within_days": 7, "min_gap_hours": 48}, "count", "cannot fit"),
+        ({"weekdays": [5, 6]}, "weekdays", "closed on every day asked for (Saturday, Sunday)"),
+    ],
+)
+def test_bad_protocols_are_422_with_a_message_a_receptionist_understands(
+    clinic: Clinic, fields: dict[str, Any], field: str, words: str
+) -> None:
+    response = post_series(clinic.client(clinic.reception), clinic, **fields)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_protocol"
+    assert words in response.json()["detail"]
+    assert field in response.json()["errors"]
+    assert Appointment.objects.count() == 0
+
+
+def test_a_first_visit_in_the_past_is_refused(clinic: Clinic) -> None:
+    response = post_series(clinic.client(clinic.reception), clinic, first_date="2026-09-01")
+
+    assert response.status_code == 422
+    assert "already passed" in response.json()["detail"]
+
+
+def test_a_series_by_template_uses_the_templates_rules(clinic: Clinic) -> None:
+    open_every_friday(clinic)
+    template = SeriesTemplate.objects.create(
+        group=clinic.group, location=clinic.location, name="Induction: 6 in 21 days", service_type=clinic.infusion,
+        count=6, weekdays=[0, 2, 4], local_time=dt.time(9), min_gap_hours=48, max_per_week=3, within_days=21,
+    )  # fmt: skip
+    payload = {
+        "patient": str(clinic.patient.public_id), "location": str(clinic.location.public_id),
+        "template": str(template.public_id), "first_date": "2026-10-26",
+    }  # fmt: skip
+
+    response = clinic.client(clinic.reception).post("/api/v1/series/", payload, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["template"] == str(template.public_id)
+    assert len(response.json()["appointments"]) == 6
+
+
+def test_series_templates_are_managed_by_admins(clinic: Clinic) -> None:
+    payload = {"name": "Maintenance booster", "service_type": str(clinic.infusion.public_id), "count": 1,
+               "local_time": "10:00"}  # fmt: skip
+
+    created = clinic.client(clinic.admin).post("/api/v1/series-templates/", payload, format="json")
+    refused = clinic.client(clinic.reception).post("/api/v1/series-templates/", payload, format="json")
+
+    assert created.status_code == 201, created.json()
+    assert refused.status_code == 403
+    assert clinic.client(clinic.reception).get("/api/v1/series-templates/").json()["count"] == 1
+
+
+# --- changing a series ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def booked(clinic: Clinic) -> dict[str, Any]:
+    open_every_friday(clinic)
+    response = post_series(clinic.client(clinic.reception), clinic)
+    assert response.status_code == 201
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_moving_a_visit_too_close_to_its_neighbour_breaks_the_protocol(clinic: Clinic, booked: dict[str, Any]) -> None:
+    second = booked["appointments"][1]["id"]
+
+    response = clinic.client(clinic.reception).patch(
+        f"/api/v1/appointments/{second}/", {"start": "2026-10-27T09:00:00-04:00"}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "protocol_violation"
+    assert "less than 48 hours apart" in response.json()["detail"]
+
+
+def test_moving_a_visit_within_the_protocol_records_one_change(clinic: Clinic, booked: dict[str, Any]) -> None:
+    last = booked["appointments"][5]["id"]
+
+    response = clinic.client(clinic.reception).patch(
+        f"/api/v1/appointments/{last}/", {"start": "2026-11-06T11:00:00-05:00"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert list(SeriesChange.objects.values_list("kind", flat=True)) == ["booked", "moved"]
+
+
+def test_cancelling_one_visit_records_one_change(clinic: Clinic, booked: dict[str, Any]) -> None:
+    third = booked["appointments"][2]["id"]
+
+    clinic.client(clinic.reception).post(f"/api/v1/appointments/{third}/cancel/", {"reason": "Travel"})
+
+    assert list(SeriesChange.objects.values_list("kind", flat=True)) == ["booked", "cancelled"]
+    detail = clinic.client(clinic.reception).get(f"/api/v1/series/{booked['id']}/").json()
+    assert detail["status"] == "active"
+    assert [a["status"] for a in detail["appointments"]].count("cancelled") == 1
+
+
+def test_cancelling_the_rest_of_a_series_is_one_change_for_one_message(clinic: Clinic, booked: dict[str, Any]) -> None:
+    client = clinic.client(clinic.reception)
+
+    response = client.post(
+        f"/api/v1/series/{booked['id']}/cancel/", {"reason": "Moving away", "from": "2026-11-01T00:00:00-04:00"}
+    )
+
+    assert response.status_code == 200, response.json()
+    statuses = [a["status"] for a in response.json()["appointments"]]
+    assert statuses == ["scheduled", "scheduled", "scheduled", "cancelled", "cancelled", "cancelled"]
+    change = SeriesChange.objects.get(kind="cancelled")
+    assert len(change.appointment_ids) == 3
+
+    everything = client.post(f"/api/v1/series/{booked['id']}/cancel/", {"reason": "Stopping treatment"})
+    assert everything.json()["status"] == "cancelled"
+    assert SeriesChange.objects.filter(kind="cancelled").count() == 2
+
+
+def test_a_series_is_extended_with_maintenance_visits(clinic: Clinic, booked: dict[str, Any]) -> None:
+    response = clinic.client(clinic.reception).post(
+        f"/api/v1/series/{booked['id']}/extend/", {"count": 2, "first_date": "2026-11-16"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    starts = local_starts(response.json())
+    assert starts[-2:] == ["2026-11-16T09:00:00-05:00", "2026-11-18T09:00:00-05:00"]
+    assert response.json()["count"] == 8
+    assert SeriesChange.objects.filter(kind="extended").count() == 1
+
+
+def test_a_patient_sees_their_own_series_and_cannot_book_one(clinic: Clinic, booked: dict[str, Any]) -> None:
+    user = UserFactory(roles=[Role.PATIENT])
+    clinic.patient.user = user
+    clinic.patient.save()
+    client = clinic.client(user)
+
+    assert client.get(f"/api/v1/series/{booked['id']}/").status_code == 200
+    assert post_series(client, clinic).status_code == 403
+    other = UserFactory(roles=[Role.PATIENT])
+    assert clinic.client(other).get(f"/api/v1/series/{booked['id']}/").status_code == 404
+
+
+def test_accountants_cannot_book_a_series(clinic: Clinic) -> None:
+    assert post_series(clinic.client(clinic.accountant), clinic).status_code == 403
+
+
+# --- idempotency ---------------------------------------------------------------------------------
+
+
+def test_a_replayed_request_returns_the_first_answer_and_books_nothing_twice(clinic: Clinic) -> None:
+    open_every_friday(clinic)
+    client = clinic.client(clinic.reception)
+    headers = {"Idempotency-Key": "series-2026-10-26-alex"}
+
+    first = post_series(client, clinic, headers=headers)
+    replay = post_series(client, clinic, headers=headers)
+
+    assert first.status_code == replay.status_code == 201
+    assert first.json() == replay.json()
+    assert Series.objects.count() == 1
+    assert Appointment.objects.count() == 6
+
+
+def test_a_replayed_conflict_returns_the_same_409(clinic: Clinic) -> None:
+    client = clinic.client(clinic.reception)
+    headers = {"Idempotency-Key": "k-409"}
+
+    first = post_series(client, clinic, headers=headers, min_gap_hours=0)
+    replay = post_series(client, clinic, headers=headers, min_gap_hours=0)
+
+    assert first.status_code == replay.status_code == 409
+    assert replay["Content-Type"] == "application/problem+json"
+    assert first.json() == replay.json()
+
+
+def test_a_key_reused_for_a_different_request_is_refused(clinic: Clinic) -> None:
+    open_every_friday(clinic)
+    client = clinic.client(clinic.reception)
+    post_series(client, clinic, headers={"Idempotency-Key": "k1"})
+
+    response = post_series(client, clinic, headers={"Idempotency-Key": "k1"}, count=5)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+
+
+def test_appointment_booking_honours_idempotency_keys_too(clinic: Clinic) -> None:
+    client = clinic.client(clinic.reception)
+    payload = {
+        "patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
+        "location": str(clinic.location.public_id), "start": ny(dt.date(2026, 10, 5), 9).isoformat(),
+    }  # fmt: skip
+
+    first = client.post("/api/v1/appointments/", payload, format="json", headers={"Idempotency-Key": "a1"})
+    replay = client.post("/api/v1/appointments/", payload, format="json", headers={"Idempotency-Key": "a1"})
+
+    assert first.status_code == replay.status_code == 201
+    assert first.json()["id"] == replay.json()["id"]
+    assert Appointment.objects.count() == 1
