@@ -180,7 +180,7 @@ def booked(clinic: Clinic) -> dict[str, Any]:
     open_every_friday(clinic)
     response = post_series(clinic.client(clinic.reception), clinic)
     assert response.status_code == 201
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_moving_a_visit_too_close_to_its_neighbour_breaks_the_protocol(clinic: Clinic, booked: dict[str, Any]) -> None:
