@@ -19,6 +19,7 @@ from scheduling.models import (
     Patient,
     Resource,
     ResourceKind,
+    SeriesTemplate,
     ServiceType,
     Shift,
     StaffMember,
@@ -82,6 +83,14 @@ def _clinics() -> ClinicGroup:
         ("Casey Morgan, RN", [StaffRole.NURSE], "", None),
         ("Sam Patel, LCSW", [StaffRole.THERAPIST], "1922047337", None),
     ]
+    induction = ServiceType.objects.get(group=group, code="infusion-40")
+    SeriesTemplate.objects.create(
+        group=group, name="Induction: 6 in 21 days", service_type=induction, count=6, weekdays=[0, 2, 4],
+        local_time=time(9, 0), min_gap_hours=48, max_per_week=3, within_days=21,
+    )  # fmt: skip
+    SeriesTemplate.objects.create(
+        group=group, name="Maintenance booster", service_type=induction, count=1, local_time=time(10, 0),
+    )  # fmt: skip
     for name, tz, address, phone in LOCATIONS:
         location = Location.objects.create(
             group=group, name=name, timezone=tz, currency="USD", address=address, phone=phone
