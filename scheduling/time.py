@@ -9,6 +9,7 @@ first occurrence.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from scheduling.errors import NonexistentLocalTime
 
 Interval = tuple[datetime, datetime]
+MAX_INSTANT = datetime.max.replace(tzinfo=UTC)
 
 
 class WeeklyRuleLike(Protocol):
@@ -96,5 +98,6 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def covers(intervals: list[Interval], start: datetime, end: datetime) -> bool:
-    """Whether one of the merged, sorted ``intervals`` contains ``[start, end)``."""
-    return any(low <= start and end <= high for low, high in intervals)
+    """Whether one of the merged, sorted, non-overlapping ``intervals`` contains ``[start, end)``."""
+    index = bisect.bisect_right(intervals, (start, MAX_INSTANT)) - 1
+    return index >= 0 and intervals[index][0] <= start and end <= intervals[index][1]

@@ -56,6 +56,33 @@ class AppointmentOutput(serializers.Serializer):
     cancelled_late = serializers.BooleanField()
     cancelled_at = ZonedDateTimeField(allow_null=True)
 
+    def to_representation(self, instance: Appointment) -> dict[str, Any]:
+        """The fields above, built directly: lists of 100 render several times faster than field by field."""
+        zone = instance.location.zone
+        patient = instance.patient
+        return {
+            "id": str(instance.public_id),
+            "patient": str(patient.public_id),
+            "patient_name": f"{patient.first_name} {patient.last_name}",
+            "service_type": str(instance.service_type.public_id),
+            "service_name": instance.service_type.name,
+            "location": str(instance.location.public_id),
+            "resource": str(instance.resource.public_id),
+            "resource_name": instance.resource.name,
+            "series": str(instance.series.public_id) if instance.series is not None else None,
+            "staff": [
+                {"id": str(part.staff.public_id), "name": part.staff.name, "role": part.role}
+                for part in instance.staff_assignments.all()
+            ],
+            "start": zoned(instance.start, zone),
+            "end": zoned(instance.end, zone),
+            "recovery_until": zoned(instance.hold_until, zone),
+            "status": instance.status,
+            "cancel_reason": instance.cancel_reason,
+            "cancelled_late": instance.cancelled_late,
+            "cancelled_at": zoned(instance.cancelled_at, zone),
+        }
+
 
 # --- input -----------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import FloatField, Func
+
 from scheduling.models import (
     BLOCKING_STATUSES,
     Appointment,
@@ -26,35 +28,63 @@ from scheduling.time import Interval, covers, expand_rules, local_date, merge_in
 
 # Longest hold we look back for when loading busy intervals that reach into the window.
 LOOKBACK = timedelta(hours=24)
+LOOKBACK_SECONDS = LOOKBACK.total_seconds()
+
+
+class Epoch(Func):
+    """Seconds since 1970 as a float: loads far faster than timestamptz, and compares just as well."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+    output_field = FloatField()
 
 
 @dataclass
 class BusyIntervals:
-    """Sorted, non-overlapping ``[start, end)`` intervals with the appointment that holds each."""
+    """Sorted, non-overlapping ``[start, end)`` intervals (epoch seconds) with the appointment that holds each."""
 
-    starts: list[datetime] = field(default_factory=list)
-    items: list[tuple[datetime, datetime, int | None]] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    items: list[tuple[float, float, int | None]] = field(default_factory=list)
 
     def add(self, start: datetime, end: datetime, appointment_id: int | None) -> None:
-        index = bisect.bisect_left(self.starts, start)
-        self.starts.insert(index, start)
-        self.items.insert(index, (start, end, appointment_id))
+        low = start.timestamp()
+        index = bisect.bisect_left(self.starts, low)
+        self.starts.insert(index, low)
+        self.items.insert(index, (low, end.timestamp(), appointment_id))
+
+    def append_sorted(self, low: float, high: float, appointment_id: int | None) -> None:
+        """Add an interval that starts no earlier than every one already here (loading in start order)."""
+        self.starts.append(low)
+        self.items.append((low, high, appointment_id))
 
     def overlapping(self, start: datetime, end: datetime) -> list[int | None]:
         """Ids of the appointments overlapping ``[start, end)`` (None for in-memory holds)."""
+        low_q, high_q = start.timestamp(), end.timestamp()
         found: list[int | None] = []
-        index = bisect.bisect_left(self.starts, end) - 1
+        index = bisect.bisect_left(self.starts, high_q) - 1
+        horizon = low_q - LOOKBACK_SECONDS
         while index >= 0:
             low, high, appointment_id = self.items[index]
-            if high <= start and low < start - LOOKBACK:
+            if high <= low_q and low < horizon:
                 break
-            if low < end and start < high:
+            if low < high_q and low_q < high:
                 found.append(appointment_id)
             index -= 1
         return found
 
     def is_free(self, start: datetime, end: datetime) -> bool:
-        return not self.overlapping(start, end)
+        """Like ``not overlapping(...)``, stopping at the first answer (the hot path of availability)."""
+        low_q = start.timestamp()
+        index = bisect.bisect_left(self.starts, end.timestamp()) - 1
+        horizon = low_q - LOOKBACK_SECONDS
+        items = self.items
+        while index >= 0:
+            low, high, _ = items[index]
+            if low_q < high:
+                return False
+            if low < horizon:
+                return True
+            index -= 1
+        return True
 
 
 @dataclass(frozen=True)
@@ -84,8 +114,13 @@ class LocationCalendar:
         self.ignored = set(ignore_appointment_ids)
         first, last = local_date(window_start - LOOKBACK, self.zone), local_date(window_end + LOOKBACK, self.zone)
         closed = set(location.closures.filter(date__range=(first, last)).values_list("date", flat=True))
-        self.open_intervals = expand_rules(location.opening_rules.all(), self.zone, first, last, closed)
+        self.open_intervals = merge_intervals(
+            expand_rules(location.opening_rules.all(), self.zone, first, last, closed)
+        )
         self.resources: list[Resource] = list(location.resources.filter(is_active=True).order_by("name"))
+        self._resources_by_kind: dict[str, list[tuple[int, Resource]]] = defaultdict(list)
+        for resource in self.resources:
+            self._resources_by_kind[resource.kind].append((resource.pk, resource))
         staff = list(
             StaffMember.objects.filter(locations=location, is_active=True)
             .prefetch_related("shifts")
@@ -93,6 +128,10 @@ class LocationCalendar:
             .distinct()
         )
         self.staff: list[StaffMember] = staff
+        self._staff_by_role: dict[str, list[tuple[int, StaffMember]]] = defaultdict(list)
+        for member in staff:
+            for role in member.roles:
+                self._staff_by_role[role].append((member.pk, member))
         self.shift_intervals: dict[int, list[Interval]] = {
             member.pk: merge_intervals(
                 expand_rules(
@@ -108,42 +147,55 @@ class LocationCalendar:
         self.resource_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.staff_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.patient_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
+        self._slot_cache: dict[timedelta, list[datetime]] = {}
         self._load_busy()
 
     def _load_busy(self) -> None:
-        appointments = Appointment.objects.filter(
-            resource__location=self.location,
-            status__in=BLOCKING_STATUSES,
-            start__lt=self.window_end + LOOKBACK,
-            hold_until__gt=self.window_start - LOOKBACK,
-        ).values_list("pk", "resource_id", "start", "hold_until")
+        appointments = (
+            Appointment.objects.filter(
+                location=self.location,
+                status__in=BLOCKING_STATUSES,
+                start__lt=self.window_end + LOOKBACK,
+                hold_until__gt=self.window_start - LOOKBACK,
+            )
+            .order_by("start")
+            .values_list("pk", "resource_id", Epoch("start"), Epoch("hold_until"))
+        )
         for pk, resource_id, start, hold_until in appointments:
             if pk not in self.ignored:
-                self.resource_busy[resource_id].add(start, hold_until, pk)
+                self.resource_busy[resource_id].append_sorted(start, hold_until, pk)
         # Staff may also work at other locations: their busy time is global.
-        assignments = AppointmentStaff.objects.filter(
-            staff__in=self.staff,
-            is_blocking=True,
-            start__lt=self.window_end + LOOKBACK,
-            end__gt=self.window_start - LOOKBACK,
-        ).values_list("appointment_id", "staff_id", "start", "end")
+        assignments = (
+            AppointmentStaff.objects.filter(
+                staff__in=[member.pk for member in self.staff],
+                is_blocking=True,
+                start__lt=self.window_end + LOOKBACK,
+                end__gt=self.window_start - LOOKBACK,
+            )
+            .order_by("start")
+            .values_list("appointment_id", "staff_id", Epoch("start"), Epoch("end"))
+        )
         for appointment_id, staff_id, start, end in assignments:
             if appointment_id not in self.ignored:
-                self.staff_busy[staff_id].add(start, end, appointment_id)
+                self.staff_busy[staff_id].append_sorted(start, end, appointment_id)
 
     def load_patient(self, patient_id: int) -> BusyIntervals:
         """The patient's holds anywhere (all locations), loaded once."""
         if patient_id not in self.patient_busy:
             busy = self.patient_busy[patient_id]
-            rows = Appointment.objects.filter(
-                patient_id=patient_id,
-                status__in=BLOCKING_STATUSES,
-                start__lt=self.window_end + LOOKBACK,
-                hold_until__gt=self.window_start - LOOKBACK,
-            ).values_list("pk", "start", "hold_until")
+            rows = (
+                Appointment.objects.filter(
+                    patient_id=patient_id,
+                    status__in=BLOCKING_STATUSES,
+                    start__lt=self.window_end + LOOKBACK,
+                    hold_until__gt=self.window_start - LOOKBACK,
+                )
+                .order_by("start")
+                .values_list("pk", Epoch("start"), Epoch("hold_until"))
+            )
             for pk, start, hold_until in rows:
                 if pk not in self.ignored:
-                    busy.add(start, hold_until, pk)
+                    busy.append_sorted(start, hold_until, pk)
         return self.patient_busy[patient_id]
 
     # --- questions -------------------------------------------------------------------
@@ -155,20 +207,25 @@ class LocationCalendar:
         return covers(self.shift_intervals.get(member.pk, []), start, end)
 
     def free_resources(self, kind: str, start: datetime, hold_until: datetime) -> list[Resource]:
-        return [
-            resource
-            for resource in self.resources
-            if resource.kind == kind and self.resource_busy[resource.pk].is_free(start, hold_until)
-        ]
+        busy = self.resource_busy
+        return [resource for pk, resource in self._resources_by_kind[kind] if busy[pk].is_free(start, hold_until)]
+
+    def first_free_resource(
+        self, kind: str, start: datetime, hold_until: datetime, only: Resource | None = None
+    ) -> Resource | None:
+        busy = self.resource_busy
+        for pk, resource in self._resources_by_kind[kind]:
+            if (only is None or pk == only.pk) and busy[pk].is_free(start, hold_until):
+                return resource
+        return None
 
     def staff_candidates(self, role: str, start: datetime, end: datetime) -> list[StaffMember]:
         """Staff holding ``role``, on shift here for ``[start, end)`` and free then."""
+        shifts, busy = self.shift_intervals, self.staff_busy
         return [
             member
-            for member in self.staff
-            if role in member.roles
-            and self.on_shift(member, start, end)
-            and self.staff_busy[member.pk].is_free(start, end)
+            for pk, member in self._staff_by_role[role]
+            if covers(shifts.get(pk, []), start, end) and busy[pk].is_free(start, end)
         ]
 
     def assign_staff(
@@ -179,6 +236,8 @@ class LocationCalendar:
         preferred_ids = [member.pk for member in preferred]
         for role in roles:
             people = self.staff_candidates(role, start, end)
+            if not people:
+                return None
             people.sort(key=lambda m: preferred_ids.index(m.pk) if m.pk in preferred_ids else len(preferred_ids))
             candidates.append(people)
         chosen: list[StaffMember] = []
@@ -214,15 +273,13 @@ class LocationCalendar:
             return None
         if patient_id is not None and not self.load_patient(patient_id).is_free(start, hold_until):
             return None
-        free = self.free_resources(service_type.resource_kind, start, hold_until)
-        if resource is not None:
-            free = [candidate for candidate in free if candidate.pk == resource.pk]
-        if not free:
+        chosen = self.first_free_resource(service_type.resource_kind, start, hold_until, only=resource)
+        if chosen is None:
             return None
         team = self.assign_staff(service_type.staff_roles, start, end, preferred=staff)
         if team is None:
             return None
-        return Placement(start=start, end=end, hold_until=hold_until, resource=free[0], staff=team)
+        return Placement(start=start, end=end, hold_until=hold_until, resource=chosen, staff=team)
 
     def hold(self, placement: Placement, patient_id: int) -> None:
         """Mark a placement as taken in memory (for placing several occurrences in one pass)."""
@@ -232,7 +289,12 @@ class LocationCalendar:
             self.staff_busy[member.pk].add(placement.start, placement.end, None)
 
     def slot_starts(self, duration: timedelta) -> list[datetime]:
-        """Candidate starts on the location's grid inside opening hours and the window."""
+        """Candidate starts on the location's grid inside opening hours and the window (computed once)."""
+        if duration not in self._slot_cache:
+            self._slot_cache[duration] = self._compute_slot_starts(duration)
+        return self._slot_cache[duration]
+
+    def _compute_slot_starts(self, duration: timedelta) -> list[datetime]:
         step = timedelta(minutes=self.location.slot_minutes)
         starts = []
         for open_start, open_end in self.open_intervals:

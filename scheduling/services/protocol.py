@@ -8,6 +8,7 @@ Dates are the location's local dates; weeks run Monday to Sunday.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -145,3 +146,29 @@ def plan(
             errors={"count": ["Does not fit the protocol."]},
         )
     return taken
+
+
+class ProtocolFit:
+    """Fast yes/no: does one more visit keep the protocol with ``taken``? (For searching many candidates.)
+
+    Equivalent to ``not violations([*taken, candidate], protocol, zone, in_window=[candidate])`` when
+    ``taken`` itself keeps the protocol.
+    """
+
+    def __init__(self, protocol: SeriesProtocol, zone: ZoneInfo, taken: Sequence[datetime]) -> None:
+        self.protocol = protocol
+        self.zone = zone
+        self.taken = sorted(taken)
+        self.gap = timedelta(hours=protocol.min_gap_hours)
+        self.weeks = Counter(start.astimezone(zone).date().isocalendar()[:2] for start in self.taken)
+
+    def allows(self, candidate: datetime) -> bool:
+        day = candidate.astimezone(self.zone).date()
+        if day < self.protocol.first_date or day > self.protocol.last_allowed_date:
+            return False
+        if self.protocol.max_per_week is not None and self.weeks[day.isocalendar()[:2]] >= self.protocol.max_per_week:
+            return False
+        index = bisect.bisect_left(self.taken, candidate)
+        if index < len(self.taken) and self.taken[index] - candidate < self.gap:
+            return False
+        return not (index > 0 and candidate - self.taken[index - 1] < self.gap)

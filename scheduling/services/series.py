@@ -22,6 +22,7 @@ from backend.models import User
 from scheduling.errors import BookingConflict, InvalidBookingRequest
 from scheduling.models import (
     Appointment,
+    AppointmentStaff,
     AppointmentStatus,
     Location,
     Patient,
@@ -36,7 +37,6 @@ from scheduling.models import (
 from scheduling.services.appointments import (
     _ensure_same_group,
     _validate_choices,
-    _write,
     conflict_error,
     constraint_kind,
     ensure_cleared,
@@ -44,7 +44,7 @@ from scheduling.services.appointments import (
 )
 from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.locks import lock_booking_scope
-from scheduling.services.protocol import SeriesProtocol, plan, protocol_of, validate_protocol, violations
+from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, protocol_of, validate_protocol
 
 ALTERNATIVE_SEARCH_DAYS = 7
 CANCELLABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
@@ -150,8 +150,9 @@ def _nearest_alternative(
         return days, minutes, start
 
     candidates.sort(key=nearness)
+    fit = ProtocolFit(protocol, zone, taken)
     for start in candidates:
-        if violations([*taken, start], protocol, calendar.zone, in_window=[start]):
+        if not fit.allows(start):
             continue
         placement = calendar.placement(service_type, start, patient_id=patient.pk, resource=resource)
         if placement is None and resource is not None:
@@ -203,28 +204,38 @@ def _conflict(calendar: LocationCalendar, failures: list[Failure], total: int) -
 def _create_appointments(
     series: Series, placements: list[Placement], actor: User | None, service_type: ServiceType | None = None
 ) -> list[Appointment]:
-    created = []
-    for placement in sorted(placements, key=lambda p: p.start):
-        appointment = Appointment(
+    ordered = sorted(placements, key=lambda p: p.start)
+    appointments = [
+        Appointment(
             patient=series.patient,
             service_type=service_type or series.service_type,
             location=series.location,
             series=series,
             created_by=actor,
+            start=p.start,
+            end=p.end,
+            hold_until=p.hold_until,
+            resource=p.resource,
         )
-        try:
-            with transaction.atomic():
-                _write(appointment, placement, creating=True)
-        except IntegrityError as error:
-            kind = constraint_kind(error)
-            if kind is None:
-                raise
-            raise BookingConflict(
-                f"The {kind} is already booked at {zoned(placement.start, series.location.zone)}; nothing was booked.",
-                extra={"conflicts": [{"kind": kind, "start": zoned(placement.start, series.location.zone)}]},
-            ) from error
-        created.append(appointment)
-    return created
+        for p in ordered
+    ]
+    try:
+        with transaction.atomic():
+            Appointment.objects.bulk_create(appointments)
+            AppointmentStaff.objects.bulk_create(
+                AppointmentStaff(appointment=a, staff=member, role=role, start=p.start, end=p.end)
+                for a, p in zip(appointments, ordered, strict=True)
+                for member, role in p.staff
+            )
+    except IntegrityError as error:
+        kind = constraint_kind(error)
+        if kind is None:
+            raise
+        raise BookingConflict(
+            f"The {kind} was booked by someone else meanwhile; nothing was booked.",
+            extra={"conflicts": [{"kind": kind}]},
+        ) from error
+    return appointments
 
 
 def _schedule(
@@ -238,23 +249,25 @@ def _schedule(
     fixed: list[datetime],
 ) -> list[Placement]:
     """Plan and place the visits; raise the 409 (nothing written) unless every visit has a place."""
-    validate_protocol(protocol, open_weekdays(location))
-    starts = plan(protocol, location.zone, open_weekdays(location), fixed=fixed)
+    weekdays_open = open_weekdays(location)
+    validate_protocol(protocol, weekdays_open)
+    starts = plan(protocol, location.zone, weekdays_open, fixed=fixed)
     if starts[0] < timezone.now():
         raise InvalidBookingRequest(
             f"The first visit, {starts[0].astimezone(location.zone):%Y-%m-%d %H:%M}, has already passed.",
             errors={"first_date": ["Must be in the future."]},
         )
     last_visit = starts[-1]
-    for start in (starts[0], last_visit):
-        ensure_cleared(patient, service_type, start, location)
-    window_end = max(
-        last_visit + timedelta(days=ALTERNATIVE_SEARCH_DAYS + 1),
-        timezone.make_aware(datetime.combine(protocol.last_allowed_date, time.max), location.zone)
-        if protocol.within_days is not None
-        else last_visit,
+    ensure_cleared(patient, service_type, last_visit, location)  # the latest clearance covers the last visit
+    # Alternatives stay within 7 days of a visit, on or after first_date and inside the window.
+    window_start = max(
+        starts[0] - timedelta(days=ALTERNATIVE_SEARCH_DAYS),
+        datetime.combine(protocol.first_date, time.min, tzinfo=location.zone),
     )
-    calendar = LocationCalendar(location, starts[0] - timedelta(days=ALTERNATIVE_SEARCH_DAYS), window_end)
+    window_end = last_visit + timedelta(days=ALTERNATIVE_SEARCH_DAYS, hours=12)
+    if protocol.within_days is not None:
+        window_end = min(window_end, datetime.combine(protocol.last_allowed_date, time.max, tzinfo=location.zone))
+    calendar = LocationCalendar(location, window_start, window_end)
     placed, failures = _place_all(calendar, protocol, service_type, patient, starts, resource=resource, fixed=fixed)
     if failures and (not accept_alternatives or any(f.alternative is None for f in failures)):
         raise _conflict(calendar, failures, len(starts))

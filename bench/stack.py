@@ -1,0 +1,127 @@
+"""The stack a benchmark run measures: a fresh `bench` database, the app migrated, gunicorn on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from backend import embedded
+
+BENCH_DATABASE = "clinic_bench"
+ENVIRONMENT = {
+    "SECRET_KEY": "bench-secret-key-not-for-production-0123456789-abcdefghijklmnop",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "0",
+    "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "backend.settings",
+}
+
+
+def prepare_environment() -> None:
+    """Start (or reuse) PostgreSQL and Redis, and point DATABASE_URL at a fresh benchmark database."""
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    embedded.ensure_services()
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    admin_url = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    os.environ["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DATABASE}", parts.query, ""))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Gunicorn:
+    def __init__(self, workers: int = 4) -> None:
+        self.port = free_port()
+        self.workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = embedded.VAR_DIR / "bench-gunicorn.log"
+
+    def start(self) -> Gunicorn:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers), "--worker-class", "sync", "--keep-alive", "30",
+                "--log-level", "warning",
+            ],
+            cwd=embedded.PROJECT_ROOT, env=dict(os.environ), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status, _ = Client(self.port).get("/healthz")
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+class Client:
+    """A keep-alive HTTP/1.1 client on loopback, JSON in and out."""
+
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.port = port
+        self.token = token
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Token {self.token}"
+        payload = None
+        if body is not None:
+            payload = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            self.connection.request(method, path, body=payload, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.HTTPException, ConnectionError):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.connection.request(method, path, body=payload, headers=headers)
+            response = self.connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: Any) -> tuple[int, Any]:
+        return self.request("POST", path, body)
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def project_path() -> Path:
+    return embedded.PROJECT_ROOT
