@@ -24,7 +24,7 @@ def seed(*, password: str) -> str:
             defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.clinic.invalid"},
         )
         created += was_created
-        user.is_staff = role == Role.ADMIN
+        user.is_staff = role != Role.PATIENT  # staff roles may use the Django admin, within their permissions
         user.is_superuser = role == Role.ADMIN
         user.set_password(password)
         user.save()

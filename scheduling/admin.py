@@ -34,6 +34,18 @@ from scheduling.services.appointments import appointment_transition
 from scheduling.services.series import series_status
 
 
+class GroupScopedAdmin(admin.ModelAdmin):
+    """Staff who are not superusers see only their clinic groups' rows, as in the API."""
+
+    group_path = "group"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.group_path}__members": request.user}).distinct()
+
+
 class OpeningRuleInline(admin.TabularInline):
     model = OpeningRule
     extra = 0
@@ -49,9 +61,13 @@ class ClinicGroupAdmin(admin.ModelAdmin):
     list_display = ("name",)
     filter_horizontal = ("members",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ClinicGroup]:
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(members=request.user)
+
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(GroupScopedAdmin):
     list_display = ("name", "group", "timezone", "currency", "phone")
     list_filter = ("group", "timezone")
     search_fields = ("name", "address")
@@ -60,7 +76,8 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(GroupScopedAdmin):
+    group_path = "location__group"
     list_display = ("name", "location", "kind", "is_active")
     list_filter = ("location", "kind", "is_active")
     readonly_fields = ("public_id",)
@@ -72,7 +89,7 @@ class ShiftInline(admin.TabularInline):
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(admin.ModelAdmin):
+class StaffMemberAdmin(GroupScopedAdmin):
     list_display = ("name", "group", "roles", "npi", "is_active")
     list_filter = ("group", "locations", "is_active")
     search_fields = ("name", "npi")
@@ -82,7 +99,7 @@ class StaffMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(admin.ModelAdmin):
+class ServiceTypeAdmin(GroupScopedAdmin):
     list_display = ("name", "code", "duration_minutes", "recovery_minutes", "resource_kind", "price", "currency")
     list_filter = ("group", "resource_kind", "requires_clearance", "is_active")
     search_fields = ("name", "code")
@@ -100,7 +117,7 @@ class ClearanceInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(GroupScopedAdmin):
     list_display = ("last_name", "first_name", "date_of_birth", "email", "phone", "email_consent", "sms_consent")
     list_filter = ("group", "email_consent", "sms_consent")
     search_fields = ("last_name", "first_name", "email", "phone")
@@ -142,7 +159,8 @@ def _transition_action(name: str, label: str) -> Any:
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(GroupScopedAdmin):
+    group_path = "location__group"
     list_display = ("start", "patient", "service_type", "location", "resource", "status", "cancelled_late")
     list_filter = ("status", "location", "service_type", ("start", admin.DateFieldListFilter))
     date_hierarchy = "start"
@@ -168,7 +186,7 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(SeriesTemplate)
-class SeriesTemplateAdmin(admin.ModelAdmin):
+class SeriesTemplateAdmin(GroupScopedAdmin):
     list_display = (
         "name",
         "group",
@@ -207,9 +225,10 @@ class SeriesChangeInline(admin.TabularInline):
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(GroupScopedAdmin):
     """A series as a unit: its protocol, visits and the changes the patient is told about."""
 
+    group_path = "location__group"
     list_display = ("patient", "service_type", "location", "first_date", "count", "status")
     list_filter = ("location", "service_type", ("first_date", admin.DateFieldListFilter))
     search_fields = ("patient__last_name", "patient__first_name", "public_id")

@@ -41,3 +41,28 @@ def test_appointments_are_filterable_by_status_location_and_date(admin_browser: 
     content = response.content.decode()
     assert "By status" in content
     assert "By start" in content  # date filter; location and service filters appear once there are several
+
+
+def test_reception_works_the_appointment_list_in_the_admin_within_their_clinic(frozen_now: object) -> None:
+    from scheduling.models import Appointment
+    from scheduling.services.appointments import appointment_book
+    from tests.scheduling.conftest import make_clinic, ny
+
+    ours, theirs = make_clinic(), make_clinic()
+    import datetime as dt
+
+    for clinic in (ours, theirs):
+        appointment_book(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
+                         start=ny(dt.date(2026, 10, 5), 9))  # fmt: skip
+    ours.reception.is_staff = True
+    ours.reception.save()
+    browser = Client()
+    browser.force_login(ours.reception)
+
+    page = browser.get(reverse("admin:scheduling_appointment_changelist"))
+
+    assert page.status_code == 200
+    shown = list(page.context["cl"].result_list)
+    assert shown == list(Appointment.objects.filter(location=ours.location))
+    assert browser.get(reverse("admin:scheduling_patient_add")).status_code == 200
+    assert browser.get(reverse("admin:scheduling_location_add")).status_code == 403
