@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import date
+from datetime import date, time
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -62,6 +62,16 @@ class Location(PublicIdModel):
     slot_minutes = models.PositiveIntegerField(
         default=15, validators=[MinValueValidator(5)], help_text="Granularity of bookable start times."
     )
+    reminder_offsets_hours = ArrayField(
+        models.PositiveIntegerField(), default=list, blank=True,
+        help_text="Default reminder offsets (hours before the visit) for services that set none.",
+    )  # fmt: skip
+    sms_quiet_start = models.TimeField(default=time(21, 0), help_text="No SMS from this time (patient's zone) ...")
+    sms_quiet_end = models.TimeField(default=time(8, 0), help_text="... until this time; deferred instead.")
+    late_reminder_grace_minutes = models.PositiveIntegerField(
+        default=60, help_text="A reminder whose time has passed at booking is sent at once if it is at most this late; "
+        "otherwise it is skipped.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ("name",)
@@ -213,7 +223,14 @@ class ServiceType(PublicIdModel):
     price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     billing_codes = ArrayField(models.CharField(max_length=20), default=list, blank=True)
-    reminder_offsets_hours = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    reminder_offsets_hours = ArrayField(
+        models.PositiveIntegerField(), default=list, blank=True,
+        help_text="Hours before the visit; empty uses the location's default.",
+    )  # fmt: skip
+    reminder_channels = ArrayField(
+        models.CharField(max_length=10), default=list, blank=True,
+        help_text='"email", "sms"; empty: both (each only with the patient\'s consent).',
+    )  # fmt: skip
     prep_instructions = models.TextField(blank=True)
     fasting_hours = models.PositiveSmallIntegerField(default=0)
     arrive_early_minutes = models.PositiveSmallIntegerField(default=0)
@@ -485,3 +502,86 @@ class AppointmentStaff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff} as {self.role} in appointment {self.appointment_id}"
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # waiting for its due time
+    QUEUED = "queued", "Queued"  # claimed by the dispatcher, a delivery task enqueued
+    SENDING = "sending", "Sending"  # a worker is handing it to the provider
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"  # permanent failure (bad address, retries exhausted)
+    SKIPPED = "skipped", "Skipped"  # no consent, opted out, or too late to be useful
+    CANCELLED = "cancelled", "Cancelled"  # the visit moved or was cancelled
+
+
+class ReminderKind(models.TextChoices):
+    VISIT = "visit", "Visit reminder"
+    SERIES_SUMMARY = "series_summary", "Series change summary"
+
+
+class Reminder(PublicIdModel):
+    """One message due to a patient on one channel: the outbox row the worker delivers exactly once.
+
+    Created, moved and cancelled in the same transaction as the appointment or series change.
+    ``public_id`` is the idempotency key the provider sees (email Message-ID, SMS idempotency token).
+    """
+
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices, default=ReminderKind.VISIT)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    series_change = models.ForeignKey(
+        SeriesChange, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminders")
+    channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    offset_hours = models.PositiveIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    provider_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("due_at", "id")
+        indexes = [
+            models.Index(fields=["due_at"], name="reminder_due_pending", condition=Q(status__in=["pending", "queued"])),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "channel", "offset_hours"],
+                condition=Q(kind="visit") & ~Q(status="cancelled"),
+                name="reminder_once_per_offset",
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False) | Q(series_change__isnull=False), name="reminder_has_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} for {self.patient_id} due {self.due_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class ReminderAttempt(models.Model):
+    """One delivery attempt, for the outbox's history."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=20)
+    detail = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("started_at", "id")
+
+    def __str__(self) -> str:
+        return f"attempt on {self.reminder_id}: {self.outcome}"

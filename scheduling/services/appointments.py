@@ -34,7 +34,6 @@ from scheduling.models import (
     Location,
     Patient,
     Resource,
-    SeriesChange,
     SeriesChangeKind,
     ServiceType,
     StaffMember,
@@ -42,6 +41,12 @@ from scheduling.models import (
 from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import protocol_of, violations
+from scheduling.services.reminders import (
+    cancel_visit_reminders,
+    move_visit_reminders,
+    schedule_visit_reminders,
+    series_change_record,
+)
 from scheduling.time import local_date
 
 # --- checks ---------------------------------------------------------------------------
@@ -297,6 +302,7 @@ def appointment_book(
         patient=patient, service_type=service_type, location=location, start=start, created_by=actor
     )
     _place(appointment, calendar, resource=resource, staff=staff, creating=True)
+    schedule_visit_reminders([appointment])
     return appointment
 
 
@@ -332,6 +338,7 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     )
     keep_resource = appointment.resource if placement is not None else None
     _place(appointment, calendar, resource=keep_resource, staff=current_staff, creating=False, staff_required=False)
+    move_visit_reminders(appointment)
     _record_series_change(
         appointment, SeriesChangeKind.MOVED, actor, {"from": previous_start.isoformat(), "to": start.isoformat()}
     )
@@ -363,12 +370,13 @@ def _record_series_change(
     appointment: Appointment, kind: str, actor: User | None, details: dict[str, Any] | None = None
 ) -> None:
     if appointment.series_id is not None:
-        SeriesChange.objects.create(
+        series_change_record(
             series_id=appointment.series_id,
+            patient_id=appointment.patient_id,
             kind=kind,
-            appointment_ids=[appointment.pk],
-            details=details or {},
+            appointments=[appointment],
             actor=actor,
+            details=details,
         )
 
 
@@ -415,6 +423,8 @@ def appointment_transition(
     appointment.save()
     if target not in BLOCKING_STATUSES:
         appointment.staff_assignments.update(is_blocking=False)
+    if target not in (S.SCHEDULED, S.CONFIRMED):  # checked in, started, over: nothing left to remind of
+        cancel_visit_reminders([appointment], reason=f"The visit is {appointment.get_status_display().lower()}.")
     if target == S.CANCELLED:
         _record_series_change(appointment, SeriesChangeKind.CANCELLED, actor, {"reason": appointment.cancel_reason})
     return appointment

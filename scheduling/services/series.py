@@ -28,7 +28,6 @@ from scheduling.models import (
     Patient,
     Resource,
     Series,
-    SeriesChange,
     SeriesChangeKind,
     SeriesStatus,
     SeriesTemplate,
@@ -45,6 +44,7 @@ from scheduling.services.appointments import (
 from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, protocol_of, validate_protocol
+from scheduling.services.reminders import cancel_visit_reminders, schedule_visit_reminders, series_change_record
 
 ALTERNATIVE_SEARCH_DAYS = 7
 CANCELLABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
@@ -304,9 +304,11 @@ def series_book(
         within_days=protocol.within_days, resource=resource, created_by=actor,
     )  # fmt: skip
     appointments = _create_appointments(series, placements, actor)
-    SeriesChange.objects.create(
-        series=series, kind=SeriesChangeKind.BOOKED, appointment_ids=[a.pk for a in appointments], actor=actor
-    )
+    schedule_visit_reminders(appointments)
+    series_change_record(
+        series_id=series.pk, patient_id=patient.pk, kind=SeriesChangeKind.BOOKED, appointments=appointments,
+        actor=actor,
+    )  # fmt: skip
     return series
 
 
@@ -349,10 +351,12 @@ def series_extend(
         resource=series.resource, accept_alternatives=accept_alternatives, fixed=fixed,
     )  # fmt: skip
     appointments = _create_appointments(series, placements, actor, service)
+    schedule_visit_reminders(appointments)
     Series.objects.filter(pk=series.pk).update(count=series.count + count)
-    SeriesChange.objects.create(
-        series=series, kind=SeriesChangeKind.EXTENDED, appointment_ids=[a.pk for a in appointments], actor=actor
-    )
+    series_change_record(
+        series_id=series.pk, patient_id=series.patient_id, kind=SeriesChangeKind.EXTENDED,
+        appointments=appointments, actor=actor,
+    )  # fmt: skip
     return appointments
 
 
@@ -383,11 +387,9 @@ def series_cancel(*, actor: User | None, series: Series, reason: str, from_: dat
         series.cancelled_at = now
         series.cancel_reason = reason.strip()
         series.save(update_fields=["cancelled_at", "cancel_reason"])
-    SeriesChange.objects.create(
-        series=series,
-        kind=SeriesChangeKind.CANCELLED,
-        appointment_ids=[a.pk for a in remaining],
-        details={"reason": reason.strip()},
-        actor=actor,
-    )
+    cancel_visit_reminders(remaining)
+    series_change_record(
+        series_id=series.pk, patient_id=series.patient_id, kind=SeriesChangeKind.CANCELLED, appointments=remaining,
+        details={"reason": reason.strip()}, actor=actor,
+    )  # fmt: skip
     return series

@@ -1,0 +1,107 @@
+"""Reminder rows: created, moved and cancelled in the same transaction as the booking change.
+
+The worker delivers them (worker/reminders.py); nothing here talks to a broker,
+so a booking that rolls back leaves no reminder, and a booking committed while
+the broker is down still gets its reminders once the dispatcher runs again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from backend.models import User
+from scheduling.models import (
+    Appointment,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    SeriesChange,
+)
+
+OPEN_STATUSES = (ReminderStatus.PENDING, ReminderStatus.QUEUED)
+DEFAULT_CHANNELS = (ReminderChannel.EMAIL, ReminderChannel.SMS)
+
+
+def _channels(appointment: Appointment) -> tuple[str, ...]:
+    return tuple(appointment.service_type.reminder_channels) or DEFAULT_CHANNELS
+
+
+def _offsets(appointment: Appointment) -> list[int]:
+    return list(appointment.service_type.reminder_offsets_hours) or list(appointment.location.reminder_offsets_hours)
+
+
+def schedule_visit_reminders(appointments: Iterable[Appointment]) -> list[Reminder]:
+    """Create the reminders of newly booked (or moved) visits.
+
+    A reminder whose time has already passed is due at once when it is at most
+    the location's grace late (a booking for tomorrow still gets its 24-hour
+    reminder now), and is recorded as skipped otherwise: never hours late.
+    """
+    now = timezone.now()
+    rows = []
+    for appointment in appointments:
+        grace = timedelta(minutes=appointment.location.late_reminder_grace_minutes)
+        for offset in sorted(set(_offsets(appointment)), reverse=True):
+            due = appointment.start - timedelta(hours=offset)
+            status = ReminderStatus.PENDING
+            note = ""
+            if due < now:
+                if now - due <= grace and now < appointment.start:
+                    due = now
+                else:
+                    status, note = ReminderStatus.SKIPPED, "Its time had passed when the visit was booked."
+            for channel in _channels(appointment):
+                rows.append(
+                    Reminder(
+                        kind=ReminderKind.VISIT,
+                        appointment=appointment,
+                        patient_id=appointment.patient_id,
+                        channel=channel,
+                        offset_hours=offset,
+                        due_at=due,
+                        status=status,
+                        last_error=note,
+                    )  # fmt: skip
+                )
+    return Reminder.objects.bulk_create(rows)
+
+
+def cancel_visit_reminders(appointments: Iterable[Appointment], *, reason: str = "The visit was cancelled.") -> int:
+    """Cancel the reminders not yet handed to a provider; a queued one is then never sent."""
+    return Reminder.objects.filter(
+        appointment__in=[appointment.pk for appointment in appointments], status__in=OPEN_STATUSES
+    ).update(status=ReminderStatus.CANCELLED, last_error=reason, updated_at=timezone.now())
+
+
+def move_visit_reminders(appointment: Appointment) -> list[Reminder]:
+    """The visit moved: cancel its open reminders and plan them again from the new start."""
+    cancel_visit_reminders([appointment], reason="The visit moved.")
+    return schedule_visit_reminders([appointment])
+
+
+def series_change_record(
+    *,
+    series_id: int,
+    patient_id: int,
+    kind: str,
+    appointments: Iterable[Appointment],
+    actor: User | None,
+    details: dict[str, Any] | None = None,
+) -> SeriesChange:
+    """Record a series change and its one summary message per channel, due now."""
+    change = SeriesChange.objects.create(
+        series_id=series_id, kind=kind, appointment_ids=[a.pk for a in appointments], details=details or {},
+        actor=actor,
+    )  # fmt: skip
+    now = timezone.now()
+    Reminder.objects.bulk_create(
+        Reminder(kind=ReminderKind.SERIES_SUMMARY, series_change=change, patient_id=patient_id, channel=channel,
+                 due_at=now)
+        for channel in DEFAULT_CHANNELS
+    )  # fmt: skip
+    return change
