@@ -66,7 +66,7 @@ def schedule_visit_reminders(appointments: Iterable[Appointment]) -> list[Remind
                         due_at=due,
                         status=status,
                         last_error=note,
-                    )  # fmt: skip
+                    )
                 )
     return Reminder.objects.bulk_create(rows)
 
