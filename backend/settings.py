@@ -230,3 +230,12 @@ LOGGING = {
 # --- the clinic product ---------------------------------------------------------------------
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "local")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
+# Reminder outbox timing (seconds): a queued row not picked up, or a sending row not finished, is swept again.
+REMINDER_QUEUED_TIMEOUT = int(os.environ.get("REMINDER_QUEUED_TIMEOUT", "300"))
+REMINDER_SENDING_TIMEOUT = int(os.environ.get("REMINDER_SENDING_TIMEOUT", "300"))
+REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "8"))
+REMINDER_LINK_MAX_AGE_DAYS = int(os.environ.get("REMINDER_LINK_MAX_AGE_DAYS", "30"))

@@ -24,5 +24,10 @@ app.conf.task_routes = {
 }
 app.conf.beat_schedule = {
     "heartbeat": {"task": "worker.tasks.maintenance.heartbeat_emit_task", "schedule": 60.0},
+    "reminders-dispatch": {
+        "task": "worker.tasks.reminders.reminders_dispatch_task",
+        "schedule": 30.0,
+        "options": {"queue": "reminders", "expires": 25},
+    },
 }
 app.autodiscover_tasks(["worker"])

@@ -1,3 +1,3 @@
-from worker.tasks import maintenance
+from worker.tasks import maintenance, reminders
 
-__all__ = ("maintenance",)
+__all__ = ("maintenance", "reminders")

@@ -1,0 +1,49 @@
+"""The small public pages behind the links in reminders: confirm or cancel a visit.
+
+GET shows what the link will do; only POST changes anything, so mail scanners
+that open links do not confirm or cancel visits.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from backend.errors import ApplicationError
+from scheduling.links import InvalidLink, read_token
+from scheduling.models import Appointment
+from scheduling.services.appointments import appointment_transition
+
+TITLES = {"confirm": "Confirm your visit", "cancel": "Cancel your visit"}
+
+
+@require_http_methods(["GET", "POST"])
+def appointment_link(request: HttpRequest, action: str, token: str) -> HttpResponse:
+    context: dict[str, object] = {"title": TITLES.get(action, "Your visit"), "action": action}
+    try:
+        public_id = read_token(token, action if action in TITLES else "invalid")
+        appointment = Appointment.objects.select_related("location").get(public_id=public_id)
+    except (InvalidLink, Appointment.DoesNotExist) as error:
+        context["error"] = str(error) if isinstance(error, InvalidLink) else "This visit no longer exists."
+        return render(request, "scheduling/appointment_link.html", context, status=400)
+    location = appointment.location
+    context.update(
+        appointment=appointment,
+        clinic=location.name,
+        phone=location.phone,
+        when=appointment.start.astimezone(location.zone).strftime("%A %d %B %Y at %H:%M %Z"),
+    )
+    if request.method == "POST":
+        try:
+            appointment_transition(
+                actor=None, appointment=appointment, action=action,
+                reason="Cancelled by the patient from the reminder link" if action == "cancel" else "",
+            )  # fmt: skip
+            appointment.refresh_from_db()
+            context["done"] = True
+            context["late"] = appointment.cancelled_late
+        except ApplicationError as error:
+            context["error"] = error.detail
+            return render(request, "scheduling/appointment_link.html", context, status=409)
+    return render(request, "scheduling/appointment_link.html", context)

@@ -1,0 +1,1 @@
+"""Delivery channels: email through Django's email framework, SMS through a provider backend."""

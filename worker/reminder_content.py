@@ -1,0 +1,89 @@
+"""What a reminder says: minimum necessary (clinic, date, local time, call-back number, links).
+
+No diagnosis, drug or treatment words anywhere: not the service's name, not
+the patient's codes. Preparation is said plainly (when to stop eating, when
+to arrive, bring a driver). Times are the visit's local time at the clinic,
+labelled with the zone so a patient elsewhere reads them right.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.template.loader import render_to_string
+
+from scheduling.links import link
+from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind
+from worker.channels.base import OutgoingMessage
+
+SERIES_SUMMARIES: dict[str, str] = {
+    SeriesChangeKind.BOOKED: "your series of visits is booked:",
+    SeriesChangeKind.EXTENDED: "more visits were added to your series:",
+    SeriesChangeKind.MOVED: "one of your visits has moved:",
+    SeriesChangeKind.CANCELLED: "these visits are cancelled:",
+}
+
+
+def _fmt(moment: datetime, short: bool = False) -> str:
+    return moment.strftime("%a %d %b %H:%M") if short else moment.strftime("%A %d %B %Y at %H:%M")
+
+
+def visit_context(appointment: Appointment) -> dict[str, object]:
+    location = appointment.location
+    service = appointment.service_type
+    local = appointment.start.astimezone(location.zone)
+    arrive = local - timedelta(minutes=service.arrive_early_minutes) if service.arrive_early_minutes else None
+    fasting = local - timedelta(hours=service.fasting_hours) if service.fasting_hours else None
+    return {
+        "first_name": appointment.patient.first_name,
+        "clinic": location.name,
+        "address": location.address,
+        "phone": location.phone,
+        "zone": location.timezone,
+        "when": _fmt(local),
+        "when_short": f"{_fmt(local, short=True)} {local.strftime('%Z')}",
+        "arrive_by": f"{arrive:%H:%M}" if arrive else "",
+        "arrive_by_short": f"{arrive:%H:%M}" if arrive else "",
+        "fasting_from": _fmt(fasting) if fasting else "",
+        "fasting_from_short": _fmt(fasting, short=True) if fasting else "",
+        "driver": service.requires_driver,
+        "prep": service.prep_instructions,
+        "confirm_url": link(appointment, "confirm"),
+        "cancel_url": link(appointment, "cancel"),
+    }
+
+
+def render(reminder: Reminder) -> OutgoingMessage:
+    patient = reminder.patient
+    to = patient.email if reminder.channel == ReminderChannel.EMAIL else patient.phone
+    key = str(reminder.public_id)
+    if reminder.kind == ReminderKind.VISIT:
+        assert reminder.appointment is not None  # noqa: S101
+        context = visit_context(reminder.appointment)
+        local = reminder.appointment.start.astimezone(reminder.appointment.location.zone)
+        subject = f"Reminder: your visit at {context['clinic']} on {local:%a %d %b}"
+        if reminder.channel == ReminderChannel.SMS:
+            return OutgoingMessage(to=to, text=render_to_string("reminders/visit_sms.txt", context).strip(),
+                                   idempotency_key=key)  # fmt: skip
+        return OutgoingMessage(
+            to=to, subject=subject, text=render_to_string("reminders/visit.txt", context),
+            html=render_to_string("reminders/visit.html", context), idempotency_key=key,
+        )  # fmt: skip
+    change = reminder.series_change
+    assert change is not None  # noqa: S101
+    series = change.series
+    location = series.location
+    visits = Appointment.objects.filter(pk__in=change.appointment_ids).order_by("start")
+    context = {
+        "first_name": patient.first_name, "clinic": location.name, "phone": location.phone,
+        "summary": SERIES_SUMMARIES.get(change.kind, "your series of visits has changed:").capitalize(),
+        "visits": [f"{_fmt(v.start.astimezone(location.zone), short=True)} {v.start.astimezone(location.zone):%Z}"
+                   for v in visits],
+    }  # fmt: skip
+    if reminder.channel == ReminderChannel.SMS:
+        return OutgoingMessage(to=to, text=render_to_string("reminders/series_sms.txt", context).strip(),
+                               idempotency_key=key)  # fmt: skip
+    return OutgoingMessage(
+        to=to, subject=f"Your visits at {location.name} have changed", idempotency_key=key,
+        text=render_to_string("reminders/series.txt", context),
+    )  # fmt: skip
