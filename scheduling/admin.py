@@ -22,6 +22,7 @@ from scheduling.models import (
     Location,
     OpeningRule,
     Patient,
+    Reminder,
     Resource,
     Series,
     SeriesChange,
@@ -31,6 +32,7 @@ from scheduling.models import (
     StaffMember,
 )
 from scheduling.services.appointments import appointment_transition
+from scheduling.services.reminders import reminder_retry
 from scheduling.services.series import series_status
 
 
@@ -246,6 +248,33 @@ class SeriesAdmin(GroupScopedAdmin):
     @admin.display(description="Status")
     def status(self, series: Series) -> str:
         return series_status(series, list(series.appointments.all()))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(GroupScopedAdmin):
+    """The outbox: every message due to a patient, its state and attempts; failed rows can be retried."""
+
+    group_path = "patient__group"
+    list_display = ("due_at", "patient", "channel", "kind", "status", "attempts", "sent_at", "last_error")
+    list_filter = ("status", "channel", "kind", ("due_at", admin.DateFieldListFilter))
+    search_fields = ("patient__last_name", "public_id", "provider_id")
+    list_select_related = ("patient",)
+    readonly_fields = (
+        "public_id", "kind", "appointment", "series_change", "patient", "channel", "offset_hours", "due_at", "status",
+        "queued_at", "attempts", "provider_id", "sent_at", "last_error", "created_at", "updated_at",
+    )  # fmt: skip
+    actions = ("retry_failed",)
+
+    @admin.action(description="Retry failed reminders")
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
+        retried = sum(reminder_retry(reminder_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{retried} failed reminder(s) will be sent again.", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

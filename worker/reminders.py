@@ -168,12 +168,3 @@ def reminder_deliver(*, reminder_id: int, worker: str = "") -> str:
         raise
     _finish(reminder, ReminderStatus.SENT, worker=worker, provider_id=provider_id, sent_at=timezone.now())
     return ReminderStatus.SENT
-
-
-def reminder_retry(*, reminder_id: int) -> bool:
-    """An operator's retry of a failed row (admin action): back to pending, due now."""
-    return bool(
-        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.FAILED).update(
-            status=ReminderStatus.PENDING, due_at=timezone.now(), attempts=0, updated_at=timezone.now()
-        )
-    )

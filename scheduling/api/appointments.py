@@ -84,6 +84,16 @@ class AppointmentOutput(serializers.Serializer):
         }
 
 
+class ReminderOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    channel = serializers.CharField()
+    offset_hours = serializers.IntegerField(allow_null=True)
+    due_at = ZonedDateTimeField(zone_from="appointment.location")
+    status = serializers.CharField()
+    sent_at = ZonedDateTimeField(zone_from="appointment.location", allow_null=True)
+    attempts = serializers.IntegerField()
+
+
 # --- input -----------------------------------------------------------------------------
 
 
@@ -213,6 +223,14 @@ class AppointmentViewSet(
     @action(detail=True, methods=["post"], url_path="no-show", permission_classes=[IsAuthenticated])
     def no_show(self, request: Request, id: str) -> Response:
         return self._transition(request, "no_show")
+
+    @extend_schema(request=None, responses=ReminderOutput(many=True))
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated], pagination_class=None)
+    def reminders(self, request: Request, id: str) -> Response:
+        """The visit's reminders and their state (the outbox rows)."""
+        appointment = self.get_object()
+        rows = appointment.reminders.select_related("appointment__location").order_by("due_at", "channel")
+        return Response(ReminderOutput(rows, many=True).data)
 
     @extend_schema(request=CancelInput, responses=AppointmentOutput)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])

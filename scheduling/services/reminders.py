@@ -105,3 +105,12 @@ def series_change_record(
         for channel in DEFAULT_CHANNELS
     )  # fmt: skip
     return change
+
+
+def reminder_retry(*, reminder_id: int) -> bool:
+    """An operator's retry of a failed row (admin action): back to pending, due now."""
+    return bool(
+        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.FAILED).update(
+            status=ReminderStatus.PENDING, due_at=timezone.now(), attempts=0, updated_at=timezone.now()
+        )
+    )
