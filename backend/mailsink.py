@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import os
 import time
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +24,26 @@ _counter = itertools.count()
 
 
 class StoringHandler:
+    """Stores each message once per Message-ID, as providers that honour idempotency keys do.
+
+    Every reception, duplicates included, is also logged to ``received.log`` (one Message-ID a line).
+    """
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         content = envelope.original_content or b""
-        name = f"{time.time_ns()}-{os.getpid()}-{next(_counter)}.eml"
+        message_id = BytesParser().parsebytes(content, headersonly=True).get("Message-ID", "").strip()
+        with (self.directory / "received.log").open("a", encoding="utf-8") as log:
+            log.write(f"{message_id or '-'}\n")
+        if message_id:
+            name = hashlib.sha256(message_id.encode()).hexdigest()[:32] + ".eml"
+            if (self.directory / name).exists():
+                return "250 Already accepted (same Message-ID)"
+        else:
+            name = f"{time.time_ns()}-{os.getpid()}-{next(_counter)}.eml"
         temporary = self.directory / f".{name}.tmp"
         temporary.write_bytes(content)
         temporary.rename(self.directory / name)  # readers never see half a message

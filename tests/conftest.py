@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -29,6 +30,14 @@ def frozen_now() -> Iterator[time_machine.Traveller]:
 
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def clinic(db: None, frozen_now: time_machine.Traveller) -> Any:
+    """The standard test clinic (tests/scheduling/conftest.py), with the clock stopped at 2026-10-01."""
+    from tests.scheduling.conftest import make_clinic
+
+    return make_clinic()
 
 
 @pytest.fixture

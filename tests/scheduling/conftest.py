@@ -6,8 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from backend.models import User
@@ -108,11 +106,6 @@ def make_clinic(timezone: str = "America/New_York", chairs: int = 2) -> Clinic:
         patient=patient, patient2=patient2, reception=users[Role.RECEPTION], admin=users[Role.ADMIN],
         clinician=users[Role.CLINICIAN], accountant=users[Role.ACCOUNTANT],
     )  # fmt: skip
-
-
-@pytest.fixture
-def clinic(db: None, frozen_now: time_machine.Traveller) -> Clinic:
-    return make_clinic()
 
 
 NEW_YORK = ZoneInfo("America/New_York")
