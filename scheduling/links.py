@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Patient
 
 ACTIONS = ("confirm", "cancel")  # read_token() refuses any other action: its salt matches no token
 
@@ -37,6 +37,22 @@ def read_token(token: str, action: str) -> str:
         raise InvalidLink("This link has expired.") from error
     except signing.BadSignature as error:
         raise InvalidLink("This link is not valid.") from error
+
+
+def unsubscribe_token(patient: Patient) -> str:
+    return signing.dumps(str(patient.public_id), salt="patient-link:unsubscribe-email", compress=False)
+
+
+def read_unsubscribe_token(token: str) -> str:
+    """The patient's public id; unsubscribe links do not expire (a patient may keep an old email)."""
+    try:
+        return str(signing.loads(token, salt="patient-link:unsubscribe-email"))
+    except signing.BadSignature as error:
+        raise InvalidLink("This link is not valid.") from error
+
+
+def unsubscribe_link(patient: Patient) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/r/unsubscribe/{unsubscribe_token(patient)}/"
 
 
 def link(appointment: Appointment, action: str) -> str:

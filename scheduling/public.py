@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from backend.errors import ApplicationError
-from scheduling.links import InvalidLink, read_token
-from scheduling.models import Appointment
+from scheduling.links import InvalidLink, read_token, read_unsubscribe_token
+from scheduling.models import Appointment, Patient, ReminderChannel
 from scheduling.services.appointments import appointment_transition
+from scheduling.services.patient_replies import opt_out
 
 TITLES = {"confirm": "Confirm your visit", "cancel": "Cancel your visit"}
 
@@ -47,3 +48,18 @@ def appointment_link(request: HttpRequest, action: str, token: str) -> HttpRespo
             context["error"] = error.detail
             return render(request, "scheduling/appointment_link.html", context, status=409)
     return render(request, "scheduling/appointment_link.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop reminder emails: GET asks, POST does it (and skips what is already pending)."""
+    context: dict[str, object] = {"title": "Stop reminder emails", "action": "unsubscribe"}
+    try:
+        patient = Patient.objects.get(public_id=read_unsubscribe_token(token))
+    except (InvalidLink, Patient.DoesNotExist):
+        context["error"] = "This link is not valid."
+        return render(request, "scheduling/unsubscribe.html", context, status=400)
+    if request.method == "POST":
+        opt_out(patient=patient, channel=ReminderChannel.EMAIL)
+        context["done"] = True
+    return render(request, "scheduling/unsubscribe.html", context)

@@ -1,5 +1,8 @@
 from django.urls import path
 
-from scheduling.public import appointment_link
+from scheduling.public import appointment_link, unsubscribe
 
-urlpatterns = [path("<str:action>/<str:token>/", appointment_link, name="appointment-link")]
+urlpatterns = [
+    path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("<str:action>/<str:token>/", appointment_link, name="appointment-link"),
+]

@@ -13,6 +13,7 @@ from scheduling.api.setup import (
     ShiftsView,
     StaffViewSet,
 )
+from scheduling.api.sms import InboundSmsView
 
 router = SimpleRouter()
 router.register("locations", LocationViewSet, basename="location")
@@ -29,5 +30,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("locations/<str:id>/opening-hours/", OpeningHoursView.as_view(), name="location-opening-hours"),
     path("staff/<str:id>/shifts/", ShiftsView.as_view(), name="staff-shifts"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
+    path("sms/inbound/", InboundSmsView.as_view(), name="sms-inbound"),
     *router.urls,
 ]

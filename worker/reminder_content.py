@@ -9,10 +9,11 @@ labelled with the zone so a patient elsewhere reads them right.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
 
-from scheduling.links import link
+from scheduling.links import link, unsubscribe_link
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind
 from worker.channels.base import OutgoingMessage
 
@@ -34,7 +35,13 @@ def visit_context(appointment: Appointment) -> dict[str, object]:
     local = appointment.start.astimezone(location.zone)
     arrive = local - timedelta(minutes=service.arrive_early_minutes) if service.arrive_early_minutes else None
     fasting = local - timedelta(hours=service.fasting_hours) if service.fasting_hours else None
+    patient_zone = appointment.patient.timezone
+    yours = ""
+    if patient_zone != location.timezone:
+        theirs = appointment.start.astimezone(ZoneInfo(patient_zone))
+        yours = f"{_fmt(theirs)} in your time zone ({patient_zone})"
     return {
+        "your_time": yours,
         "first_name": appointment.patient.first_name,
         "clinic": location.name,
         "address": location.address,
@@ -49,6 +56,7 @@ def visit_context(appointment: Appointment) -> dict[str, object]:
         "driver": service.requires_driver,
         "prep": service.prep_instructions,
         "confirm_url": link(appointment, "confirm"),
+        "unsubscribe_url": unsubscribe_link(appointment.patient),
         "cancel_url": link(appointment, "cancel"),
     }
 
@@ -76,6 +84,7 @@ def render(reminder: Reminder) -> OutgoingMessage:
     visits = Appointment.objects.filter(pk__in=change.appointment_ids).order_by("start")
     context = {
         "first_name": patient.first_name, "clinic": location.name, "phone": location.phone,
+        "unsubscribe_url": unsubscribe_link(patient),
         "summary": SERIES_SUMMARIES.get(change.kind, "your series of visits has changed:").capitalize(),
         "visits": [f"{_fmt(v.start.astimezone(location.zone), short=True)} {v.start.astimezone(location.zone):%Z}"
                    for v in visits],
