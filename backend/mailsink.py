@@ -29,11 +29,14 @@ class StoringHandler:
     Every reception, duplicates included, is also logged to ``received.log`` (one Message-ID a line).
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, delay: float = 0.0) -> None:
         self.directory = directory
+        self.delay = delay  # seconds to hold each message, as a slow provider would (tests)
         directory.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.delay:
+            await asyncio.sleep(self.delay)
         content = envelope.original_content or b""
         message_id = BytesParser().parsebytes(content, headersonly=True).get("Message-ID", "").strip()
         with (self.directory / "received.log").open("a", encoding="utf-8") as log:
@@ -50,8 +53,8 @@ class StoringHandler:
         return "250 Message accepted for delivery"
 
 
-def start_sink(directory: Path, host: str = "127.0.0.1", port: int = 1025) -> Controller:
-    controller = Controller(StoringHandler(directory), hostname=host, port=port)
+def start_sink(directory: Path, host: str = "127.0.0.1", port: int = 1025, delay: float = 0.0) -> Controller:
+    controller = Controller(StoringHandler(directory, delay), hostname=host, port=port)
     controller.start()
     return controller
 
