@@ -26,6 +26,8 @@ from scheduling.models import (
     StaffRole,
 )
 from scheduling.services.appointments import appointment_book
+from scheduling.services.protocol import SeriesProtocol
+from scheduling.services.series import series_book
 from scheduling.time import to_utc
 
 GROUP_NAME = "Evergreen Ketamine Clinics"
@@ -170,4 +172,17 @@ def _bookings(group: ClinicGroup, patients: list[Patient]) -> int:
                 break
             except ApplicationError:
                 day += timedelta(days=1)
+    # An induction series for Jamie from the Monday after next: Mondays and Wednesdays at 10:00.
+    monday = timezone.localdate() + timedelta(days=14 - timezone.localdate().weekday())
+    try:
+        series_book(
+            actor=None, patient=patients[1], service_type=infusion,
+            location=Location.objects.get(group=group, name__endswith="Boston"),
+            protocol=SeriesProtocol(count=4, first_date=monday, local_time=time(10, 0), weekdays=(0, 2),
+                                    min_gap_hours=48, max_per_week=2, within_days=21),
+            accept_alternatives=True,
+        )  # fmt: skip
+        booked += 4
+    except ApplicationError:
+        pass  # a calendar that cannot take it: the demo goes on without
     return booked
