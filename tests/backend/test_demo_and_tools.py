@@ -28,7 +28,8 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
     assert friday is not None
     assert friday.every_n_weeks == 2
     assert OpeningRule.objects.filter(weekday__in=[0, 1, 2, 3]).count() == 8
-    assert Appointment.objects.count() == 3
+    assert Appointment.objects.count() == 3 + 4  # three single visits and a series of four
+    assert Appointment.objects.filter(series__isnull=False).count() == 4
     from backend.models import User
 
     assert User.objects.get(username="reception").check_password("demo-pass-2026")
