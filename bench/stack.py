@@ -60,7 +60,7 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(self.workers), "--worker-class", "sync", "--keep-alive", "30",
+                "--workers", str(self.workers), "--worker-class", "sync", "--keep-alive", "30", "--preload",
                 "--log-level", "warning",
             ],
             cwd=embedded.PROJECT_ROOT, env=dict(os.environ), stdout=self.log.open("ab"), stderr=subprocess.STDOUT,

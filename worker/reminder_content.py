@@ -67,6 +67,7 @@ def render(reminder: Reminder) -> OutgoingMessage:
     key = str(reminder.public_id)
     if reminder.kind == ReminderKind.VISIT:
         assert reminder.appointment is not None  # noqa: S101
+        reminder.appointment.patient = patient  # the same row: no second query
         context = visit_context(reminder.appointment)
         local = reminder.appointment.start.astimezone(reminder.appointment.location.zone)
         subject = f"Reminder: your visit at {context['clinic']} on {local:%a %d %b}"

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from scheduling.models import (
     AppointmentStatus,
+    Location,
     Reminder,
     ReminderAttempt,
     ReminderChannel,
@@ -119,10 +120,9 @@ def reminder_deliver(*, reminder_id: int, worker: str = "") -> str:
     """Deliver one queued reminder; safe to run twice. Returns the row's resulting status."""
     if not _claim(reminder_id):
         return "not-claimed"
-    reminder = Reminder.objects.select_related(
-        "patient", "appointment__location", "appointment__service_type", "appointment__patient",
-        "series_change__series__location",
-    ).get(pk=reminder_id)  # fmt: skip
+    reminder = Reminder.objects.select_related("patient", "appointment__location", "appointment__service_type").get(
+        pk=reminder_id
+    )
     patient = reminder.patient
     if reminder.kind == ReminderKind.VISIT:
         appointment = reminder.appointment
@@ -132,8 +132,8 @@ def reminder_deliver(*, reminder_id: int, worker: str = "") -> str:
             return ReminderStatus.CANCELLED
         location = appointment.location
     else:
-        assert reminder.series_change is not None  # noqa: S101
-        location = reminder.series_change.series.location
+        assert reminder.series_change_id is not None  # noqa: S101
+        location = Location.objects.get(series__changes=reminder.series_change_id)
     if reminder.channel == ReminderChannel.EMAIL and not (patient.email_consent and patient.email):
         _finish(reminder, ReminderStatus.SKIPPED, worker=worker, detail="No email consent or address.")
         return ReminderStatus.SKIPPED
