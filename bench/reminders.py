@@ -21,12 +21,12 @@ from backend.mailsink import start_sink
 from bench.dataset import Dataset
 from bench.harness import Result
 from bench.stack import free_port
-
-# Delivery waits on the database and the SMTP server: one worker, four processes, keeps both busy.
-POOL = os.environ.get("BENCH_REMINDER_POOL", "--pool prefork --concurrency 4").split()
 from scheduling.models import Appointment, Reminder, ReminderStatus
 from worker.reminder_content import render
 from worker.reminders import reminders_dispatch
+
+# Delivery waits on the database and the SMTP server: one worker, four processes, keeps both busy.
+POOL = os.environ.get("BENCH_REMINDER_POOL", "--pool prefork --concurrency 4").split()
 
 
 def _create_due(data: Dataset, count: int) -> list[int]:
