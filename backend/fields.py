@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -18,16 +19,26 @@ from rest_framework import serializers
 
 @extend_schema_field(OpenApiTypes.UUID)
 class PublicIdField(serializers.RelatedField):
-    """A related object by its opaque ``public_id`` (UUID); unknown or malformed ids are a field error."""
+    """A related object by its opaque ``public_id`` (UUID); unknown or malformed ids are a field error.
+
+    ``scope`` is a selector taking the acting user: only what it returns can be referred to, so an id
+    from another clinic group is "not found", exactly like an id that does not exist.
+    """
 
     default_error_messages = {
         "does_not_exist": "No {name} with id {value}.",
         "invalid": "Not a valid id: {value}.",
     }
 
-    def __init__(self, name: str = "object", **kwargs: Any) -> None:
+    def __init__(self, name: str = "object", *, scope: Callable[[Any], QuerySet[Any]], **kwargs: Any) -> None:
         self.name = name
+        self.scope = scope
+        kwargs.setdefault("queryset", None if kwargs.get("read_only") else _Placeholder())
         super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        request = self.context.get("request")
+        return self.scope(request.user if request is not None else AnonymousUser())
 
     def to_internal_value(self, data: Any) -> Model:
         try:
@@ -43,6 +54,13 @@ class PublicIdField(serializers.RelatedField):
 
     def to_representation(self, value: Any) -> str:
         return str(value.public_id)
+
+
+class _Placeholder:
+    """Satisfies RelatedField's "a queryset is required" check; ``get_queryset`` supplies the real one."""
+
+    def all(self) -> _Placeholder:
+        return self
 
 
 def serializer_user(serializer: serializers.BaseSerializer) -> Any:

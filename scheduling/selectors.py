@@ -19,6 +19,7 @@ from scheduling.models import (
     Patient,
     Resource,
     Series,
+    SeriesTemplate,
     ServiceType,
     StaffMember,
 )
@@ -63,6 +64,10 @@ def patients_for(user: Any) -> QuerySet[Patient]:
     if user.is_authenticated and user.has_role(Role.PATIENT):
         return Patient.objects.filter(user=user)
     return Patient.objects.none()
+
+
+def series_templates_for(user: Any) -> QuerySet[SeriesTemplate]:
+    return SeriesTemplate.objects.filter(group__in=groups_for(user))
 
 
 def series_for(user: Any) -> QuerySet[Series]:

@@ -15,12 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField, serializer_user, zoned
+from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField, zoned
 from backend.idempotency import idempotent_response
 from backend.permissions import IsStaff, acting_user
 from scheduling import selectors
 from scheduling.filters import AppointmentFilter
-from scheduling.models import Appointment, Location, Patient, Resource, ServiceType, StaffMember
+from scheduling.models import Appointment, Location
 from scheduling.permissions import AppointmentAccess, can_transition
 from scheduling.services.appointments import appointment_book, appointment_reschedule, appointment_transition
 from scheduling.services.availability import MAX_WINDOW, AvailabilityQuery, availability_search
@@ -116,21 +116,11 @@ class StartInput(serializers.Serializer):
 
 
 class AppointmentCreateInput(StartInput):
-    patient = PublicIdField(name="patient", queryset=Patient.objects.none())
-    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none())
-    location = PublicIdField(name="location", queryset=Location.objects.none())
-    resource = PublicIdField(name="resource", queryset=Resource.objects.none(), required=False, allow_null=True)
-    staff = PublicIdField(name="staff member", queryset=StaffMember.objects.none(), many=True, required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        user = serializer_user(self)
-        fields: Any = self.fields
-        fields["patient"].queryset = selectors.patients_for(user)
-        fields["service_type"].queryset = selectors.service_types_for(user)
-        fields["location"].queryset = selectors.locations_for(user)
-        fields["resource"].queryset = selectors.resources_for(user)
-        fields["staff"].child_relation.queryset = selectors.staff_for(user)
+    patient = PublicIdField(name="patient", scope=selectors.patients_for)
+    service_type = PublicIdField(name="service type", scope=selectors.service_types_for)
+    location = PublicIdField(name="location", scope=selectors.locations_for)
+    resource = PublicIdField(name="resource", scope=selectors.resources_for, required=False, allow_null=True)
+    staff = PublicIdField(name="staff member", scope=selectors.staff_for, many=True, required=False)
 
 
 class CancelInput(serializers.Serializer):
@@ -244,19 +234,11 @@ class AppointmentViewSet(
 
 
 class AvailabilityQueryInput(serializers.Serializer):
-    location = PublicIdField(name="location", queryset=Location.objects.none())
-    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none())
+    location = PublicIdField(name="location", scope=selectors.locations_for)
+    service_type = PublicIdField(name="service type", scope=selectors.service_types_for)
     start_from = AwareDateTimeField()
     to = AwareDateTimeField()
-    patient = PublicIdField(name="patient", queryset=Patient.objects.none(), required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        user = serializer_user(self)
-        fields: Any = self.fields
-        fields["location"].queryset = selectors.locations_for(user)
-        fields["service_type"].queryset = selectors.service_types_for(user)
-        fields["patient"].queryset = selectors.patients_for(user)
+    patient = PublicIdField(name="patient", scope=selectors.patients_for, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["to"] <= attrs["start_from"]:

@@ -16,14 +16,14 @@ from backend.permissions import acting_user
 from scheduling import selectors
 from scheduling.api.setup import GroupDefaultMixin
 from scheduling.filters import PatientFilter
-from scheduling.models import Clearance, ClearanceStatus, ClinicGroup, Patient, validate_timezone
+from scheduling.models import Clearance, ClearanceStatus, Patient, validate_timezone
 from scheduling.permissions import CanRecordClearance, StaffReadPatientWrite
 from scheduling.services.clearance import clearance_record
 
 
 class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
+    group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False, write_only=True)
     timezone = serializers.CharField(validators=[validate_timezone], default="America/New_York")
     clearance_status = serializers.CharField(read_only=True, allow_null=True, default=None)
     clearance_valid_until = serializers.DateField(read_only=True, allow_null=True, default=None)
@@ -35,12 +35,6 @@ class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             "email_consent", "sms_consent", "designated_driver", "referring_provider", "diagnosis_codes",
             "clearance_status", "clearance_valid_until",
         )  # fmt: skip
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["group"].queryset = selectors.groups_for(request.user)  # type: ignore[attr-defined]
 
     def validate_phone(self, value: str) -> str:
         cleaned = value.replace(" ", "").replace("-", "")

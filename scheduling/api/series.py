@@ -11,19 +11,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backend.fields import AwareDateTimeField, PublicIdField, serializer_user
+from backend.fields import AwareDateTimeField, PublicIdField
 from backend.idempotency import idempotent_response
 from backend.permissions import ReadOnlyOrAdmin, acting_user
 from scheduling import selectors
 from scheduling.api.appointments import AppointmentOutput
 from scheduling.models import (
-    ClinicGroup,
-    Location,
-    Patient,
-    Resource,
     Series,
     SeriesTemplate,
-    ServiceType,
 )
 from scheduling.permissions import CanBook, SeriesAccess
 from scheduling.services.protocol import SeriesProtocol
@@ -71,23 +66,13 @@ class ProtocolFields(serializers.Serializer):
 
 
 class SeriesInput(ProtocolFields):
-    patient = PublicIdField(name="patient", queryset=Patient.objects.none())
-    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none(), required=False)
-    location = PublicIdField(name="location", queryset=Location.objects.none())
-    template = PublicIdField(name="series template", queryset=SeriesTemplate.objects.none(), required=False)
+    patient = PublicIdField(name="patient", scope=selectors.patients_for)
+    service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
+    location = PublicIdField(name="location", scope=selectors.locations_for)
+    template = PublicIdField(name="series template", scope=selectors.series_templates_for, required=False)
     first_date = serializers.DateField()
-    resource = PublicIdField(name="resource", queryset=Resource.objects.none(), required=False, allow_null=True)
+    resource = PublicIdField(name="resource", scope=selectors.resources_for, required=False, allow_null=True)
     accept_alternatives = serializers.BooleanField(default=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        user = serializer_user(self)
-        fields: Any = self.fields
-        fields["patient"].queryset = selectors.patients_for(user)
-        fields["service_type"].queryset = selectors.service_types_for(user)
-        fields["location"].queryset = selectors.locations_for(user)
-        fields["template"].queryset = SeriesTemplate.objects.filter(group__in=selectors.groups_for(user))
-        fields["resource"].queryset = selectors.resources_for(user)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         template: SeriesTemplate | None = attrs.get("template")
@@ -133,13 +118,8 @@ class SeriesExtendInput(serializers.Serializer):
     count = serializers.IntegerField(min_value=1, max_value=52)
     first_date = serializers.DateField(required=False)
     time = serializers.TimeField(required=False, input_formats=TIME_FORMATS)
-    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none(), required=False)
+    service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
     accept_alternatives = serializers.BooleanField(default=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        fields: Any = self.fields
-        fields["service_type"].queryset = selectors.service_types_for(serializer_user(self))
 
 
 class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -209,9 +189,9 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
 class SeriesTemplateSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
-    location = PublicIdField(name="location", queryset=Location.objects.none(), required=False, allow_null=True)
-    service_type = PublicIdField(name="service type", queryset=ServiceType.objects.none())
+    group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False, write_only=True)
+    location = PublicIdField(name="location", scope=selectors.locations_for, required=False, allow_null=True)
+    service_type = PublicIdField(name="service type", scope=selectors.service_types_for)
     local_time = serializers.TimeField(format="%H:%M", input_formats=TIME_FORMATS, required=False, allow_null=True)
     count = serializers.IntegerField(min_value=1, max_value=52)
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), required=False)
@@ -222,14 +202,6 @@ class SeriesTemplateSerializer(serializers.ModelSerializer):
             "id", "group", "location", "name", "service_type", "count", "weekdays", "local_time",
             "min_gap_hours", "max_per_week", "within_days",
         )  # fmt: skip
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        user = serializer_user(self)
-        fields: Any = self.fields
-        fields["group"].queryset = selectors.groups_for(user)
-        fields["location"].queryset = selectors.locations_for(user)
-        fields["service_type"].queryset = selectors.service_types_for(user)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         service_type = attrs.get("service_type") or getattr(self.instance, "service_type", None)

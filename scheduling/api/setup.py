@@ -19,7 +19,6 @@ from backend.permissions import ReadOnlyOrAdmin
 from scheduling import selectors
 from scheduling.filters import ResourceFilter
 from scheduling.models import (
-    ClinicGroup,
     Closure,
     Location,
     OpeningRule,
@@ -46,18 +45,9 @@ class GroupDefaultMixin(serializers.Serializer):
         return attrs
 
 
-def _scoped(field: str, queryset_fn: Any) -> Any:
-    def bind(serializer: serializers.Serializer) -> None:
-        request = serializer.context.get("request")
-        if request is not None and field in serializer.fields:
-            serializer.fields[field].queryset = queryset_fn(request.user)  # type: ignore[attr-defined]
-
-    return bind
-
-
 class LocationSerializer(GroupDefaultMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False)
+    group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False)
     timezone = serializers.CharField(validators=[validate_timezone])
 
     class Meta:
@@ -66,10 +56,6 @@ class LocationSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             "id", "group", "name", "timezone", "currency", "address", "phone",
             "cancellation_window_hours", "slot_minutes",
         )  # fmt: skip
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _scoped("group", selectors.groups_for)(self)
 
 
 class LocationViewSet(viewsets.ModelViewSet):
@@ -103,7 +89,7 @@ class OpeningRuleSerializer(serializers.ModelSerializer):
 
 
 class ShiftSerializer(OpeningRuleSerializer):
-    location = PublicIdField(name="location", queryset=Location.objects.none())
+    location = PublicIdField(name="location", scope=selectors.locations_for)
 
     class Meta:
         model = Shift
@@ -126,11 +112,7 @@ class WeeklyRulesView(APIView):
         return {"location": owner}
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
-        serializer = self.serializer_class(*args, context={"request": self.request}, **kwargs)
-        child: Any = getattr(serializer, "child", serializer)
-        if "location" in child.fields:
-            child.fields["location"].queryset = selectors.locations_for(self.request.user)
-        return serializer
+        return self.serializer_class(*args, context={"request": self.request}, **kwargs)
 
     def get(self, request: Request, id: Any) -> Response:
         return Response(self.get_serializer(self.rules(self.owner(request, id)), many=True).data)
@@ -206,16 +188,12 @@ class ClosureViewSet(viewsets.ModelViewSet):
 
 class ResourceSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    location = PublicIdField(name="location", queryset=Location.objects.none())
+    location = PublicIdField(name="location", scope=selectors.locations_for)
 
     class Meta:
         model = Resource
         fields = ("id", "location", "name", "kind", "is_active")
         validators: list[Any] = []  # uniqueness of (location, name) is checked in validate()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _scoped("location", selectors.locations_for)(self)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         location = attrs.get("location") or getattr(self.instance, "location", None)
@@ -241,19 +219,12 @@ class ResourceViewSet(viewsets.ModelViewSet):
 
 class StaffSerializer(GroupDefaultMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
-    locations = PublicIdField(name="location", queryset=Location.objects.none(), many=True)
+    group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False, write_only=True)
+    locations = PublicIdField(name="location", scope=selectors.locations_for, many=True)
 
     class Meta:
         model = StaffMember
         fields = ("id", "group", "name", "roles", "locations", "npi", "is_active")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["group"].queryset = selectors.groups_for(request.user)  # type: ignore[attr-defined]
-            self.fields["locations"].child_relation.queryset = selectors.locations_for(request.user)  # type: ignore[attr-defined]
 
     def validate_roles(self, value: list[str]) -> list[str]:
         if not value:
@@ -273,7 +244,7 @@ class StaffViewSet(viewsets.ModelViewSet):
 
 class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    group = PublicIdField(name="clinic group", queryset=ClinicGroup.objects.none(), required=False, write_only=True)
+    group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False, write_only=True)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True)
     duration_minutes = serializers.IntegerField(min_value=5, max_value=MAX_HOLD_MINUTES)
     recovery_minutes = serializers.IntegerField(min_value=0, max_value=MAX_HOLD_MINUTES, default=0)
@@ -287,10 +258,6 @@ class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             "requires_driver", "is_active",
         )  # fmt: skip
         validators: list[Any] = []  # uniqueness of (group, code) is checked in validate() with a clearer message
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _scoped("group", selectors.groups_for)(self)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
