@@ -63,12 +63,6 @@ class _Placeholder:
         return self
 
 
-def serializer_user(serializer: serializers.BaseSerializer) -> Any:
-    """The request's user, or an anonymous user when there is no request (schema generation)."""
-    request = serializer.context.get("request")
-    return request.user if request is not None else AnonymousUser()
-
-
 def zoned(value: datetime | None, zone: ZoneInfo) -> str | None:
     """ISO 8601 with the offset of ``zone`` (a location's local time)."""
     return value.astimezone(zone).isoformat() if value is not None else None

@@ -32,6 +32,22 @@ from scheduling.models import (
 MAX_HOLD_MINUTES = 12 * 60
 
 
+def ensure_unique(
+    serializer: serializers.ModelSerializer, model: Any, attrs: dict[str, Any], fields: tuple[str, ...], message: str
+) -> None:
+    """Refuse a duplicate of ``fields`` (the last one named in the error), on create and on update.
+
+    DRF's own unique-together validator is switched off on these serializers: it would make every field
+    of the constraint required, and ``group`` defaults to the user's group.
+    """
+    values = {name: attrs.get(name, getattr(serializer.instance, name, None)) for name in fields}
+    clash = model.objects.filter(**values)
+    if serializer.instance is not None:
+        clash = clash.exclude(pk=serializer.instance.pk)
+    if clash.exists():
+        raise serializers.ValidationError({fields[-1]: [message]})
+
+
 class GroupDefaultMixin(serializers.Serializer):
     """``group`` defaults to the acting user's only clinic group."""
 
@@ -196,13 +212,7 @@ class ResourceSerializer(serializers.ModelSerializer):
         validators: list[Any] = []  # uniqueness of (location, name) is checked in validate()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        location = attrs.get("location") or getattr(self.instance, "location", None)
-        name = attrs.get("name") or getattr(self.instance, "name", None)
-        clash = Resource.objects.filter(location=location, name=name)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError({"name": ["A resource with this name exists at the location."]})
+        ensure_unique(self, Resource, attrs, ("location", "name"), "A resource with this name exists at the location.")
         return attrs
 
 
@@ -265,13 +275,7 @@ class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
         recovery = attrs.get("recovery_minutes", getattr(self.instance, "recovery_minutes", 0))
         if duration + recovery > MAX_HOLD_MINUTES:
             raise serializers.ValidationError({"recovery_minutes": ["Visit and recovery together exceed 12 hours."]})
-        group = attrs.get("group") or getattr(self.instance, "group", None)
-        code = attrs.get("code") or getattr(self.instance, "code", None)
-        clash = ServiceType.objects.filter(group=group, code=code)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError({"code": ["A service type with this code exists."]})
+        ensure_unique(self, ServiceType, attrs, ("group", "code"), "A service type with this code exists.")
         return attrs
 
 

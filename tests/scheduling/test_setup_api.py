@@ -251,3 +251,17 @@ def test_dates_are_plain_iso(clinic: Clinic) -> None:
     data = clinic.client(clinic.reception).get(f"/api/v1/patients/{clinic.patient.public_id}/").json()
 
     assert dt.date.fromisoformat(data["date_of_birth"]) == clinic.patient.date_of_birth
+
+
+def test_duplicate_resource_names_and_service_codes_are_field_errors(clinic: Clinic) -> None:
+    client = clinic.client(clinic.admin)
+
+    resource = client.post(
+        "/api/v1/resources/", {"location": str(clinic.location.public_id), "name": "Chair 1", "kind": "chair"}
+    )
+    service = client.patch(f"/api/v1/service-types/{clinic.kap.public_id}/", {"code": "infusion"}, format="json")
+
+    assert resource.status_code == 400
+    assert resource.json()["errors"] == {"name": ["A resource with this name exists at the location."]}
+    assert service.status_code == 400
+    assert service.json()["errors"] == {"code": ["A service type with this code exists."]}
