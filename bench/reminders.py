@@ -17,10 +17,10 @@ from django.db import connection
 from django.utils import timezone
 
 from backend import embedded
+from backend.embedded import free_port
 from backend.mailsink import start_sink
 from bench.dataset import Dataset
 from bench.harness import Result
-from bench.stack import free_port
 from scheduling.models import Appointment, Reminder, ReminderStatus
 from worker.reminder_content import render
 from worker.reminders import reminders_dispatch

@@ -6,11 +6,9 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,15 +40,9 @@ def prepare_environment() -> None:
     os.environ["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DATABASE}", parts.query, ""))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Gunicorn:
     def __init__(self, workers: int = 4) -> None:
-        self.port = free_port()
+        self.port = embedded.free_port()
         self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
         self.log = embedded.VAR_DIR / "bench-gunicorn.log"
@@ -121,7 +113,3 @@ def migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-
-
-def project_path() -> Path:
-    return embedded.PROJECT_ROOT

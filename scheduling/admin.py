@@ -36,6 +36,19 @@ from scheduling.services.reminders import reminder_retry
 from scheduling.services.series import series_status
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown beside their parent, never added, changed or deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class GroupScopedAdmin(admin.ModelAdmin):
     """Staff who are not superusers see only their clinic groups' rows, as in the API."""
 
@@ -108,14 +121,12 @@ class ServiceTypeAdmin(GroupScopedAdmin):
     readonly_fields = ("public_id",)
 
 
-class ClearanceInline(admin.TabularInline):
-    model = Clearance
-    extra = 0
-    readonly_fields = ("recorded_by", "recorded_at")
-    can_delete = False
+class ClearanceInline(ReadOnlyInline):
+    """The clearance history. Clinicians record clearance through the API
+    (POST /patients/{id}/clearance/), which stamps who recorded it and checks the expiry."""
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    model = Clearance
+    fields = ("status", "valid_until", "notes", "recorded_by", "recorded_at")
 
 
 @admin.register(Patient)
@@ -127,15 +138,9 @@ class PatientAdmin(GroupScopedAdmin):
     readonly_fields = ("public_id",)
 
 
-class AppointmentStaffInline(admin.TabularInline):
+class AppointmentStaffInline(ReadOnlyInline):
     model = AppointmentStaff
-    extra = 0
     fields = ("staff", "role", "start", "end", "is_blocking")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _transition_action(name: str, label: str) -> Any:
@@ -203,27 +208,15 @@ class SeriesTemplateAdmin(GroupScopedAdmin):
     readonly_fields = ("public_id",)
 
 
-class SeriesAppointmentInline(admin.TabularInline):
+class SeriesAppointmentInline(ReadOnlyInline):
     model = Appointment
-    extra = 0
     fields = ("start", "resource", "status", "cancelled_late")
-    readonly_fields = fields
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-
-class SeriesChangeInline(admin.TabularInline):
+class SeriesChangeInline(ReadOnlyInline):
     model = SeriesChange
-    extra = 0
     fields = ("kind", "created_at", "actor", "details", "notified_at")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Series)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.db import connection
 
-from backend.embedded import PROJECT_ROOT, redis_server_executable
+from backend.embedded import PROJECT_ROOT, free_port, redis_answers, redis_server_executable
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.1) -> None:
@@ -33,12 +32,6 @@ def current_database_url() -> str:
     """``DATABASE_URL`` pointed at the database this test runs against (the test database)."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit((parts.scheme, parts.netloc, f"/{connection.settings_dict['NAME']}", parts.query, ""))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class CeleryWorker:
@@ -147,12 +140,7 @@ class RedisServer:
         return self
 
     def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+        return redis_answers(self.port)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

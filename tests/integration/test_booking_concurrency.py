@@ -15,8 +15,7 @@ from backend.errors import ApplicationError
 from scheduling.models import Appointment, Patient
 from scheduling.services.appointments import appointment_book, constraint_kind
 from scheduling.services.calendar import LocationCalendar
-from tests.factories import ClearanceFactory, PatientFactory
-from tests.scheduling.conftest import NOW, Clinic, make_clinic, ny
+from tests.scheduling.conftest import NOW, Clinic, clinic_with_patients, ny
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 THREADS = 24
@@ -84,12 +83,7 @@ def overlapping_staff_pairs() -> int:
 
 @pytest.fixture
 def setup() -> tuple[Clinic, list[Patient]]:
-    with time_machine.travel(NOW, tick=False):
-        clinic = make_clinic(chairs=3)
-        patients = [PatientFactory.create(group=clinic.group) for _ in range(THREADS)]
-        for patient in patients:
-            ClearanceFactory(patient=patient)
-    return clinic, patients
+    return clinic_with_patients(THREADS)
 
 
 def test_many_receptionists_booking_one_chair_at_once_yield_exactly_one_booking(

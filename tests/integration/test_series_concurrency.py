@@ -12,9 +12,8 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from scheduling.models import Appointment, Series
-from tests.factories import ClearanceFactory, PatientFactory
 from tests.integration.test_booking_concurrency import overlapping_active_pairs, overlapping_staff_pairs
-from tests.scheduling.conftest import NOW, make_clinic
+from tests.scheduling.conftest import NOW, clinic_with_patients
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 RECEPTIONISTS = 6
@@ -49,12 +48,7 @@ def series_payload(clinic: Any, patient: Any, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def clinic_and_patients() -> tuple[Any, list[Any]]:
-    with time_machine.travel(NOW, tick=False):
-        clinic = make_clinic(chairs=3)
-        patients = [PatientFactory.create(group=clinic.group) for _ in range(RECEPTIONISTS)]
-        for patient in patients:
-            ClearanceFactory(patient=patient)
-    return clinic, patients
+    return clinic_with_patients(RECEPTIONISTS)
 
 
 def test_receptionists_racing_for_one_chair_never_overlap_and_the_losers_get_a_clear_409(

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import time_machine
 from rest_framework.test import APIClient
 
 from backend.models import User
@@ -106,6 +107,16 @@ def make_clinic(timezone: str = "America/New_York", chairs: int = 2) -> Clinic:
         patient=patient, patient2=patient2, reception=users[Role.RECEPTION], admin=users[Role.ADMIN],
         clinician=users[Role.CLINICIAN], accountant=users[Role.ACCOUNTANT],
     )  # fmt: skip
+
+
+def clinic_with_patients(count: int, chairs: int = 3) -> tuple[Clinic, list[Patient]]:
+    """A clinic and ``count`` more cleared patients, created at the tests' "now" (for threaded tests)."""
+    with time_machine.travel(NOW, tick=False):
+        clinic = make_clinic(chairs=chairs)
+        patients = [PatientFactory.create(group=clinic.group) for _ in range(count)]
+        for patient in patients:
+            ClearanceFactory(patient=patient)
+    return clinic, patients
 
 
 NEW_YORK = ZoneInfo("America/New_York")
