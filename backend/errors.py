@@ -12,6 +12,7 @@ including DRF's own and database errors, as ``application/problem+json``::
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -113,6 +114,18 @@ def _validation_detail(errors: dict[str, list[str]]) -> str:
     return f"{field}: {messages[0]}" if len(errors) == 1 else "Some fields are not valid; see errors."
 
 
+# Triggers refuse changes with SQLSTATE 23001 (restrict_violation) and a message "<code>: <detail>".
+_TRIGGER_REFUSAL = re.compile(r"^([a-z][a-z_]*): (.+)$")
+
+
+def _trigger_refusal(exc: IntegrityError) -> tuple[str, str] | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    if diag is None or diag.sqlstate != "23001":
+        return None
+    match = _TRIGGER_REFUSAL.match(diag.message_primary or "")
+    return (match[1], match[2]) if match else None
+
+
 def problem_for_exception(exc: Exception) -> tuple[int, dict[str, Any]] | None:
     """The status and body for a known exception, or None for an unexpected one."""
     if isinstance(exc, ApplicationError):
@@ -142,6 +155,10 @@ def problem_for_exception(exc: Exception) -> tuple[int, dict[str, Any]] | None:
             status=403, code="permission_denied", detail="You do not have permission to perform this action."
         )
     if isinstance(exc, IntegrityError):
+        refusal = _trigger_refusal(exc)
+        if refusal is not None:
+            code, detail = refusal
+            return 409, problem(status=409, code=code, detail=detail[:1].upper() + detail[1:] + ".")
         logger.warning("integrity error reached a view: %s", exc)
         return 409, problem(
             status=409,

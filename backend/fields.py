@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -117,3 +118,62 @@ class ZonedDateTimeField(serializers.Field):
     def to_representation(self, value: Any) -> str | None:
         instant, zone = value
         return zoned(instant, zone)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^-?\d{1,10}(\.\d{1,3})?$", "example": "450.00"}
+)
+class MoneyField(serializers.Field):
+    """A money amount as a string ("450.00"); integers are accepted, floats refused (they are not exact).
+
+    The currency's number of decimals is checked by the service that knows the currency.
+    """
+
+    default_error_messages = {
+        "invalid": 'Send money as a string such as "450.00".',
+        "float": 'Send money as a string such as "450.00", not as a JSON number with a fraction.',
+        "max_digits": "At most 10 digits before the decimal point and 3 after.",
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, float):
+            self.fail("float")
+        if isinstance(data, int):
+            data = str(data)
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            value = Decimal(data.strip())
+        except InvalidOperation:
+            self.fail("invalid")
+        if not value.is_finite():
+            self.fail("invalid")
+        _sign, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)  # noqa: S101 - finite above
+        if len(digits) + exponent > 10 or -exponent > 3:
+            self.fail("max_digits")
+        return value
+
+    def to_representation(self, value: Decimal) -> str:
+        return format(value, "f")
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "1"})
+class QuantityField(MoneyField):
+    """A quantity (units) as a string or integer, up to 3 decimals."""
+
+    default_error_messages = {
+        "invalid": 'Send a quantity as a string such as "1" or "0.5".',
+        "float": 'Send a quantity as a string such as "0.5", not as a JSON number with a fraction.',
+        "max_digits": "At most 6 digits before the decimal point and 3 after.",
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        value = super().to_internal_value(data)
+        _sign, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)  # noqa: S101 - finite
+        if len(digits) + exponent > 6:
+            self.fail("max_digits")
+        return value

@@ -1,3 +1,21 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from billing.api.documents import SuperbillView
+from billing.api.invoices import InvoiceViewSet
+from billing.api.payments import PaymentViewSet, RefundReceiptView
+from billing.api.setup import BillingPolicyView, FeeScheduleViewSet, PackageSaleViewSet, PackageViewSet
+
+router = SimpleRouter()
+router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("payments", PaymentViewSet, basename="payment")
+router.register("fee-schedule", FeeScheduleViewSet, basename="fee-schedule")
+router.register("packages", PackageViewSet, basename="package")
+router.register("package-sales", PackageSaleViewSet, basename="package-sale")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("patients/<uuid:id>/superbill/", SuperbillView.as_view(), name="patient-superbill"),
+    path("refunds/<uuid:id>/receipt/", RefundReceiptView.as_view(), name="refund-receipt"),
+    path("locations/<uuid:id>/billing-policy/", BillingPolicyView.as_view(), name="location-billing-policy"),
+    *router.urls,
+]

@@ -29,5 +29,10 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"queue": "reminders", "expires": 25},
     },
+    "documents-sweep": {
+        "task": "worker.tasks.documents.documents_sweep_task",
+        "schedule": 30.0,
+        "options": {"queue": "documents", "expires": 25},
+    },
 }
 app.autodiscover_tasks(["worker"])

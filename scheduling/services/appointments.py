@@ -47,6 +47,7 @@ from scheduling.services.reminders import (
     schedule_visit_reminders,
     series_change_record,
 )
+from scheduling.signals import appointment_status_changed
 from scheduling.time import local_date
 
 # --- checks ---------------------------------------------------------------------------
@@ -413,6 +414,7 @@ def appointment_transition(
             extra={"status": appointment.status, "action": action},
         )
     now = timezone.now()
+    previous = appointment.status
     appointment.status = target
     if target == S.CANCELLED:
         if not reason.strip():
@@ -427,4 +429,5 @@ def appointment_transition(
         cancel_visit_reminders([appointment], reason=f"The visit is {appointment.get_status_display().lower()}.")
     if target == S.CANCELLED:
         _record_series_change(appointment, SeriesChangeKind.CANCELLED, actor, {"reason": appointment.cancel_reason})
+    appointment_status_changed.send(sender=Appointment, appointment=appointment, previous=previous, actor=actor)
     return appointment

@@ -10,6 +10,7 @@ class OutgoingMessage:
     idempotency_key: str
     subject: str = ""
     html: str | None = None
+    attachments: tuple[tuple[str, bytes, str], ...] = ()  # (filename, content, mimetype)
 
 
 class TransientDeliveryError(Exception):

@@ -52,6 +52,8 @@ def send_email(message: OutgoingMessage) -> str:
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
+    for filename, content, mimetype in message.attachments:
+        email.attach(filename, content, mimetype)
     try:
         email.send()
     except smtplib.SMTPRecipientsRefused as error:

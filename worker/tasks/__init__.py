@@ -1,3 +1,3 @@
-from worker.tasks import maintenance, reminders
+from worker.tasks import documents, maintenance, reminders
 
-__all__ = ("maintenance", "reminders")
+__all__ = ("documents", "maintenance", "reminders")

@@ -1,0 +1,154 @@
+"""Billing reads, scoped to the acting user, with derived amounts.
+
+``paid``, ``credited``, ``balance`` (invoices) and ``applied``, ``refunded``,
+``unapplied`` (payments) are computed from allocations, credit notes and
+refunds in the query: balances are derived, never stored or typed in.
+Patients see only their own issued invoices, payments and documents; staff
+with a billing role see their clinic groups' locations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from backend.roles import Role
+from billing.models import (
+    CreditNote,
+    Document,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Package,
+    PackageSale,
+    Payment,
+    PaymentAllocation,
+    Refund,
+)
+from scheduling.selectors import groups_for
+
+BILLING_ROLES = (Role.ADMIN, Role.ACCOUNTANT, Role.RECEPTION)
+ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
+
+
+def _sum_of(queryset: QuerySet[Any], link: str, field: str) -> Coalesce:
+    total = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(s=Sum(field)).values("s")
+    return Coalesce(Subquery(total, output_field=DecimalField(max_digits=12, decimal_places=2)), ZERO)
+
+
+def with_invoice_amounts(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    return queryset.annotate(
+        paid=_sum_of(PaymentAllocation.objects.all(), "invoice", "amount"),
+        credited=_sum_of(CreditNote.objects.all(), "invoice", "total"),
+    ).annotate(balance=F("total") - F("credited") - F("paid"))
+
+
+def with_payment_amounts(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    return queryset.annotate(
+        applied=_sum_of(PaymentAllocation.objects.all(), "payment", "amount"),
+        refunded=_sum_of(Refund.objects.all(), "payment", "amount"),
+    ).annotate(unapplied=F("amount") - F("applied") - F("refunded"))
+
+
+@dataclass(frozen=True)
+class InvoiceAmounts:
+    total: Decimal
+    credited: Decimal
+    paid: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.total - self.credited
+
+    @property
+    def balance(self) -> Decimal:
+        return self.net - self.paid
+
+
+def invoice_amounts(invoice_id: int) -> InvoiceAmounts:
+    row = with_invoice_amounts(Invoice.objects.filter(pk=invoice_id)).values("total", "credited", "paid").get()
+    return InvoiceAmounts(total=row["total"], credited=row["credited"], paid=row["paid"])
+
+
+def patient_credit(*, patient_id: int, currency: str) -> Decimal:
+    """What the patient has paid and not had applied or refunded: overpayments and deposits."""
+    payments = with_payment_amounts(Payment.objects.filter(patient_id=patient_id, currency=currency))
+    return sum((row for row in payments.values_list("unapplied", flat=True)), Decimal(0))
+
+
+def _billing_scope(user: Any) -> str | None:
+    """'staff' for billing staff, 'patient' for a patient user, None for anyone else."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser or user.has_role(*BILLING_ROLES):
+        return "staff"
+    if user.has_role(Role.PATIENT) and getattr(user, "patient", None) is not None:
+        return "patient"
+    return None
+
+
+def invoices_for(user: Any) -> QuerySet[Invoice]:
+    scope = _billing_scope(user)
+    if scope == "staff":
+        queryset = Invoice.objects.filter(location__group__in=groups_for(user))
+    elif scope == "patient":
+        queryset = Invoice.objects.filter(patient__user=user).exclude(status=InvoiceStatus.DRAFT)
+    else:
+        return Invoice.objects.none()
+    return (
+        with_invoice_amounts(queryset)
+        .select_related("patient", "location", "document")
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.select_related("appointment").order_by("position", "id")),
+            Prefetch("credit_notes", queryset=CreditNote.objects.order_by("issued_at", "id")),
+        )
+    )
+
+
+def payments_for(user: Any) -> QuerySet[Payment]:
+    scope = _billing_scope(user)
+    if scope == "staff":
+        queryset = Payment.objects.filter(location__group__in=groups_for(user))
+    elif scope == "patient":
+        queryset = Payment.objects.filter(patient__user=user)
+    else:
+        return Payment.objects.none()
+    return (
+        with_payment_amounts(queryset)
+        .select_related("patient", "location", "invoice", "receipt")
+        .prefetch_related(Prefetch("refunds", queryset=Refund.objects.select_related("receipt")))
+    )
+
+
+def refunds_for(user: Any) -> QuerySet[Refund]:
+    return Refund.objects.filter(payment__in=payments_for(user).values("pk")).select_related("payment", "receipt")
+
+
+def documents_for(user: Any) -> QuerySet[Document]:
+    scope = _billing_scope(user)
+    if scope == "staff":
+        return Document.objects.filter(patient__group__in=groups_for(user))
+    if scope == "patient":
+        return Document.objects.filter(patient__user=user)
+    return Document.objects.none()
+
+
+def packages_for(user: Any) -> QuerySet[Package]:
+    return Package.objects.filter(location__group__in=groups_for(user)).select_related("location", "service_type")
+
+
+def package_sales_for(user: Any) -> QuerySet[PackageSale]:
+    scope = _billing_scope(user)
+    if scope == "staff":
+        queryset = PackageSale.objects.filter(location__group__in=groups_for(user))
+    elif scope == "patient":
+        queryset = PackageSale.objects.filter(patient__user=user)
+    else:
+        return PackageSale.objects.none()
+    return queryset.select_related("package", "patient", "location", "invoice", "series").annotate(
+        used=Count("consumed")
+    )

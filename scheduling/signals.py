@@ -1,0 +1,13 @@
+"""Signals scheduling sends for the apps that build on it (billing), which scheduling must not import.
+
+``appointment_status_changed`` is sent by ``appointment_transition`` inside its
+transaction, after the new status is saved, with ``appointment``, ``previous``
+(the old status) and ``actor``. Receivers run in the same transaction: what they
+write commits or rolls back with the status change.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+appointment_status_changed = Signal()

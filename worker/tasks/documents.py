@@ -1,0 +1,31 @@
+"""Document tasks: thin callers of worker/documents.py."""
+
+from __future__ import annotations
+
+from worker.celery import app
+from worker.channels.base import TransientDeliveryError
+from worker.documents import document_email, document_render, documents_sweep
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True)
+def document_render_task(document_id: int) -> str:
+    status = document_render(document_id=document_id)
+    if status == "done":
+        document_email_task.apply_async((document_id,), queue="documents")
+    return status
+
+
+@app.task(
+    acks_late=True, reject_on_worker_lost=True, autoretry_for=(TransientDeliveryError,), retry_backoff=True,
+    retry_backoff_max=600, retry_jitter=True, max_retries=6,
+)  # fmt: skip
+def document_email_task(document_id: int) -> str:
+    return document_email(document_id=document_id)
+
+
+@app.task(acks_late=True)
+def documents_sweep_task() -> int:
+    return documents_sweep(
+        enqueue_render=lambda pk: document_render_task.apply_async((pk,), queue="documents"),
+        enqueue_email=lambda pk: document_email_task.apply_async((pk,), queue="documents"),
+    )
