@@ -34,7 +34,9 @@ class BillingPolicy(models.Model):
     """A location's billing settings: number prefixes, identifiers for superbills, fees."""
 
     location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="billing_policy")
-    invoice_prefix = models.CharField(max_length=12, default="INV")
+    invoice_prefix = models.CharField(
+        max_length=12, default="INV", help_text="Give each location its own prefix so numbers differ across the group."
+    )
     credit_note_prefix = models.CharField(max_length=12, default="CN")
     tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True)
     npi = models.CharField("Organisation NPI", max_length=10, blank=True)
@@ -143,7 +145,7 @@ class Invoice(PublicIdModel):
     kind = models.CharField(max_length=20, choices=InvoiceKind.choices, default=InvoiceKind.SERVICES)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     status = models.CharField(max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
-    number = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    number = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001 - drafts have none; NULLs never collide
     number_year = models.PositiveSmallIntegerField(null=True, blank=True)
     number_seq = models.PositiveIntegerField(null=True, blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
@@ -169,6 +171,7 @@ class Invoice(PublicIdModel):
         ]
         constraints = [
             models.UniqueConstraint(fields=["location", "number_year", "number_seq"], name="invoice_number_gapless"),
+            models.UniqueConstraint(fields=["location", "number"], name="invoice_number_per_location"),
             models.CheckConstraint(
                 condition=(Q(status="draft") & Q(number__isnull=True) & Q(issued_at__isnull=True))
                 | (~Q(status="draft") & Q(number__isnull=False) & Q(issued_at__isnull=False)),
@@ -281,7 +284,7 @@ class CreditNote(PublicIdModel):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=40)
     number_year = models.PositiveSmallIntegerField()
     number_seq = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -296,6 +299,7 @@ class CreditNote(PublicIdModel):
         ordering = ("issued_at", "id")
         constraints = [
             models.UniqueConstraint(fields=["location", "number_year", "number_seq"], name="credit_note_gapless"),
+            models.UniqueConstraint(fields=["location", "number"], name="credit_note_number_per_location"),
             models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),
         ]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseBase
@@ -64,14 +63,12 @@ def document_response(document: Document) -> HttpResponseBase:
     return response
 
 
-class SuperbillQuery(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = self.fields.pop("start")
-        self.fields["to"] = self.fields.pop("end")
+# "from" is a Python keyword, so the query serializer is built with type().
+SuperbillQuery = type(
+    "SuperbillQuery",
+    (serializers.Serializer,),
+    {"from": serializers.DateField(), "to": serializers.DateField(), "__doc__": "A superbill's period."},
+)
 
 
 class SuperbillView(APIView):

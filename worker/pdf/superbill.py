@@ -31,7 +31,8 @@ def render_superbill(data: dict[str, Any]) -> bytes:
     story.append(grid(["Provider", "NPI"], providers, [4.0, 3.0]))
     story.append(text("Services", HEADING))
     rows = [
-        [s["date"], s["code"] + (f"-{s['modifier']}" if s["modifier"] else ""), s["description"], s["units"],
+        [s["date"], s["code"] + (f"-{s['modifier']}" if s["modifier"] else ""),
+         s["description"] + (f" (NDC {s['ndc']})" if s["ndc"] else ""), s["units"],
          (s["provider"] or {}).get("npi", ""), s["charge"]]
         for s in data["services"]
     ]  # fmt: skip

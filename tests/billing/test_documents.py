@@ -1,0 +1,168 @@
+"""Receipts, invoices and superbills: snapshots, golden text, deterministic bytes, storage, email, API states."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from pypdf import PdfReader
+from pytest_django import Settings as DjangoSettings
+
+from billing.models import Document, DocumentKind, DocumentStatus, EmailStatus
+from tests.billing.conftest import MONDAY, completed_visit, issued_invoice, pay
+from tests.scheduling.conftest import Clinic
+from tests.worker.test_content_and_links import DENY
+from worker.documents import document_email, document_render, documents_sweep
+from worker.pdf import render, samples
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture
+def media(settings: DjangoSettings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return tmp_path / "media"
+
+
+def test_the_golden_receipt_shows_every_required_field() -> None:
+    text = pdf_text(render(samples.receipt()))
+
+    for expected in ("Payment receipt", "R-6F1C5A2E00", "Harbor Ketamine Clinic", "100 Federal St, Boston, MA 02110",
+                     "Tax id 12-3456789", "Zoë Ramírez", "1985-05-17", "2026-10-05 10:45 EDT", "INV-2026-00042",
+                     "Card", "Visa ending 4242", "450.00 USD"):  # fmt: skip
+        assert expected in text, expected
+
+
+def test_the_golden_superbill_shows_every_required_field() -> None:
+    text = pdf_text(render(samples.superbill()))
+
+    for expected in ("Superbill", "Zoë Ramírez", "1985-05-17", "F43.10, F33.2", "2026-10-05", "2026-10-09", "96365",
+                     "J3490", "NDC 42023-0113-10", "99214-25", "300.00", "Dr. Mei Chen, MD", "1234567893",
+                     "100 Federal St, Boston, MA 02110", "12-3456789", "1538293846", "HSA/FSA card", "900.00",
+                     "1350.00 USD", "11 (Office)"):  # fmt: skip
+        assert expected in text, expected
+
+
+@pytest.mark.parametrize("payload", [samples.receipt(), samples.superbill()], ids=["receipt", "superbill"])
+def test_rendering_the_same_snapshot_twice_gives_the_same_bytes(payload: dict[str, object]) -> None:
+    assert render(payload) == render(payload)
+
+
+def test_a_payment_writes_its_receipt_request_which_the_worker_renders_stores_and_emails_once(
+    billing_clinic: Clinic, media: Path
+) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+    payment = pay(clinic.client(clinic.reception), invoice, "450.00", reference="visa 4242").json()
+    document = Document.objects.get(payment__public_id=payment["id"])
+    assert (document.kind, document.status, document.email_status) == ("receipt", "pending", "pending")
+
+    assert document_render(document_id=document.pk) == DocumentStatus.DONE
+    assert document_render(document_id=document.pk) == "not-claimed"
+    assert document_email(document_id=document.pk) == EmailStatus.SENT
+    assert document_email(document_id=document.pk) == "not-claimed"
+
+    document.refresh_from_db()
+    stored = default_storage.open(document.file.name).read()
+    assert (
+        document.checksum == hashlib.sha256(stored).hexdigest() == hashlib.sha256(render(document.payload)).hexdigest()
+    )
+    assert "450.00 USD" in pdf_text(stored)
+    [message] = mail.outbox
+    assert message.to == [clinic.patient.email]
+    assert not DENY.search(message.subject)
+    assert message.attachments[0][2] == "application/pdf"
+    response = clinic.client(clinic.reception).get(f"/api/v1/payments/{payment['id']}/receipt/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == stored  # type: ignore[attr-defined]
+
+
+def test_a_document_still_rendering_answers_202_with_its_status(billing_clinic: Clinic) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+
+    response = clinic.client(clinic.accountant).get(f"/api/v1/invoices/{invoice.public_id}/pdf/")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending"
+    assert response["Retry-After"] == "2"
+
+
+def test_no_email_without_consent(billing_clinic: Clinic, media: Path) -> None:
+    clinic = billing_clinic
+    clinic.patient.email_consent = False
+    clinic.patient.save()
+    invoice = issued_invoice(clinic)
+
+    document = Document.objects.get(invoice=invoice)
+
+    assert document.email_status == EmailStatus.NOT_WANTED
+    document_render(document_id=document.pk)
+    assert document_email(document_id=document.pk) == "not-claimed"
+    assert mail.outbox == []
+
+
+def test_the_superbill_lists_services_codes_provider_and_payments_from_the_records(
+    billing_clinic: Clinic, media: Path
+) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+    pay(clinic.client(clinic.reception), invoice, "450.00", method="hsa_fsa")
+    client = clinic.client(clinic.reception)
+    url = f"/api/v1/patients/{clinic.patient.public_id}/superbill/?from=2026-10-01&to=2026-10-31"
+
+    first = client.get(url)
+    assert first.status_code == 202, first.json()
+    document = Document.objects.get(kind=DocumentKind.SUPERBILL)
+    document_render(document_id=document.pk)
+    second = client.get(url)
+
+    assert second.status_code == 200
+    text = pdf_text(b"".join(second.streaming_content))  # type: ignore[attr-defined]
+    provider = invoice.lines.first().provider  # type: ignore[union-attr]
+    assert provider is not None
+    for expected in ("Alex Example", "1985-05-17", "F43.10", "2026-10-05", "96365", "J3490", "99214-25", provider.name,
+                     provider.npi, "12-3456789", "1538293846", "1 Main St", "HSA/FSA card", "450.00 USD"):  # fmt: skip
+        assert expected in text, expected
+    assert Document.objects.filter(kind=DocumentKind.SUPERBILL).count() == 1
+
+
+def test_a_superbill_for_a_period_without_services_or_with_from_after_to_is_refused(billing_clinic: Clinic) -> None:
+    clinic = billing_clinic
+    completed_visit(clinic, MONDAY)  # completed but never invoiced: nothing billed
+    client = clinic.client(clinic.reception)
+    base = f"/api/v1/patients/{clinic.patient.public_id}/superbill/"
+
+    empty = client.get(f"{base}?from=2026-10-01&to=2026-10-31")
+    backwards = client.get(f"{base}?from=2026-10-31&to=2026-10-01")
+    missing = client.get(base)
+
+    assert (empty.status_code, empty.json()["code"]) == (422, "not_billable")
+    assert backwards.status_code == 422
+    assert missing.status_code == 400
+
+
+def test_the_sweep_requeues_lost_and_stuck_documents(billing_clinic: Clinic, settings: DjangoSettings) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+    document = Document.objects.get(invoice=invoice)
+    Document.objects.filter(pk=document.pk).update(status=DocumentStatus.RENDERING)
+    rendered: list[int] = []
+
+    later = timezone.now() + dt.timedelta(seconds=settings.DOCUMENT_RENDER_TIMEOUT + 1)
+
+    count = documents_sweep(enqueue_render=rendered.append, enqueue_email=lambda pk: None, now=later)
+
+    assert count == 1
+    assert rendered == [document.pk]
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.QUEUED
