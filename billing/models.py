@@ -22,9 +22,20 @@ from backend.money import CURRENCY_CHOICES
 from billing.errors import InvoiceImmutable
 from scheduling.models import Appointment, Location, Patient, PublicIdModel, Series, ServiceType, StaffMember
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
-RATE = {"max_digits": 6, "decimal_places": 4}
-QUANTITY = {"max_digits": 9, "decimal_places": 3}
+
+def money_field(verbose_name: str | None = None, **kwargs: Any) -> Any:
+    """``NUMERIC(12, 2)``: an amount; its currency sits next to it."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+def rate_field(verbose_name: str | None = None, **kwargs: Any) -> Any:
+    """``NUMERIC(6, 4)``: a tax rate, 0.2000 for 20%."""
+    return models.DecimalField(verbose_name, max_digits=6, decimal_places=4, **kwargs)
+
+
+def quantity_field(verbose_name: str | None = None, **kwargs: Any) -> Any:
+    """``NUMERIC(9, 3)``: units billed."""
+    return models.DecimalField(verbose_name, max_digits=9, decimal_places=3, **kwargs)
 
 
 # --- set-up: policy, fee schedule, packages ----------------------------------------------------
@@ -40,9 +51,9 @@ class BillingPolicy(models.Model):
     credit_note_prefix = models.CharField(max_length=12, default="CN")
     tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True)
     npi = models.CharField("Organisation NPI", max_length=10, blank=True)
-    late_cancellation_fee = models.DecimalField(**MONEY, default=Decimal(0))
-    no_show_fee = models.DecimalField(**MONEY, default=Decimal(0))
-    default_tax_rate = models.DecimalField(**RATE, default=Decimal(0), help_text="0.2000 for 20% VAT; 0 in the US.")
+    late_cancellation_fee = money_field(default=Decimal(0))
+    no_show_fee = money_field(default=Decimal(0))
+    default_tax_rate = rate_field(default=Decimal(0), help_text="0.2000 for 20% VAT; 0 in the US.")
 
     class Meta:
         verbose_name_plural = "billing policies"
@@ -74,11 +85,11 @@ class FeeScheduleItem(models.Model):
     code = models.CharField(max_length=20, help_text="CPT/HCPCS, e.g. 96365, 96366, J3490, 99214")
     modifier = models.CharField(max_length=10, blank=True, help_text="e.g. 25 on an E/M code")
     description = models.CharField(max_length=200)
-    quantity = models.DecimalField(**QUANTITY, default=Decimal(1), help_text="Units billed")
-    unit_price = models.DecimalField(**MONEY)
+    quantity = quantity_field(default=Decimal(1), help_text="Units billed")
+    unit_price = money_field()
     ndc = models.CharField("NDC", max_length=20, blank=True, help_text="National Drug Code for drug lines (J3490)")
     ndc_units = models.CharField("NDC units", max_length=20, blank=True, help_text="e.g. ML 2")
-    tax_rate = models.DecimalField(**RATE, default=Decimal(0))
+    tax_rate = rate_field(default=Decimal(0))
 
     class Meta:
         ordering = ("service_type", "location", "position", "id")
@@ -99,7 +110,7 @@ class Package(PublicIdModel):
     service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="packages")
     name = models.CharField(max_length=200)
     sessions = models.PositiveSmallIntegerField()
-    price = models.DecimalField(**MONEY)
+    price = money_field()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     code = models.CharField(max_length=20, blank=True, help_text="Billing code printed on the package line")
     is_active = models.BooleanField(default=True)
@@ -140,6 +151,9 @@ class Invoice(PublicIdModel):
         "issued_at", "issued_by_id", "subtotal", "tax_total", "total", "notes",
     )  # fmt: skip
 
+    _loaded: dict[str, Any]
+    _loaded_status: str | None
+
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="invoices")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invoices")
     kind = models.CharField(max_length=20, choices=InvoiceKind.choices, default=InvoiceKind.SERVICES)
@@ -152,9 +166,9 @@ class Invoice(PublicIdModel):
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    subtotal = models.DecimalField(**MONEY, default=Decimal(0))
-    tax_total = models.DecimalField(**MONEY, default=Decimal(0))
-    total = models.DecimalField(**MONEY, default=Decimal(0))
+    subtotal = money_field(default=Decimal(0))
+    tax_total = money_field(default=Decimal(0))
+    total = money_field(default=Decimal(0))
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -221,12 +235,12 @@ class InvoiceLine(PublicIdModel):
     modifier = models.CharField(max_length=10, blank=True)
     ndc = models.CharField(max_length=20, blank=True)
     ndc_units = models.CharField(max_length=20, blank=True)
-    quantity = models.DecimalField(**QUANTITY)
-    unit_price = models.DecimalField(**MONEY)
-    tax_rate = models.DecimalField(**RATE, default=Decimal(0))
-    amount = models.DecimalField(**MONEY)
-    tax = models.DecimalField(**MONEY, default=Decimal(0))
-    total = models.DecimalField(**MONEY)
+    quantity = quantity_field()
+    unit_price = money_field()
+    tax_rate = rate_field(default=Decimal(0))
+    amount = money_field()
+    tax = money_field(default=Decimal(0))
+    total = money_field()
     service_date = models.DateField(null=True, blank=True)
     appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
@@ -289,9 +303,9 @@ class CreditNote(PublicIdModel):
     number_seq = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     reason = models.CharField(max_length=500)
-    subtotal = models.DecimalField(**MONEY)
-    tax_total = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
+    subtotal = money_field()
+    tax_total = money_field()
+    total = money_field()
     issued_at = models.DateTimeField()
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
 
@@ -314,11 +328,11 @@ class CreditNoteLine(models.Model):
     )
     description = models.CharField(max_length=300)
     code = models.CharField(max_length=20, blank=True)
-    quantity = models.DecimalField(**QUANTITY)
-    unit_price = models.DecimalField(**MONEY)
-    amount = models.DecimalField(**MONEY)
-    tax = models.DecimalField(**MONEY, default=Decimal(0))
-    total = models.DecimalField(**MONEY)
+    quantity = quantity_field()
+    unit_price = money_field()
+    amount = money_field()
+    tax = money_field(default=Decimal(0))
+    total = money_field()
 
     class Meta:
         ordering = ("credit_note", "id")
@@ -350,7 +364,7 @@ class PackageSale(PublicIdModel):
     series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="package_sales")
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="package_sale")
     sessions = models.PositiveSmallIntegerField()
-    price = models.DecimalField(**MONEY)
+    price = money_field()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     status = models.CharField(max_length=20, choices=PackageSaleStatus.choices, default=PackageSaleStatus.ACTIVE)
     sold_at = models.DateTimeField(auto_now_add=True)
@@ -400,7 +414,7 @@ class Payment(PublicIdModel):
     series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="deposits")
     is_deposit = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     method = models.CharField(max_length=20, choices=PaymentMethod.choices)
     reference = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField()
@@ -436,7 +450,7 @@ class PaymentAllocation(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     reason = models.CharField(max_length=20, choices=AllocationReason.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -452,7 +466,7 @@ class Refund(PublicIdModel):
     """Money returned against a payment. Immutable."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     reason = models.CharField(max_length=500)
     refunded_at = models.DateTimeField()
     refunded_by = models.ForeignKey(

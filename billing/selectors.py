@@ -70,14 +70,14 @@ class InvoiceAmounts:
 
 
 def invoice_amounts(invoice_id: int) -> InvoiceAmounts:
-    row = with_invoice_amounts(Invoice.objects.filter(pk=invoice_id)).values("total", "credited", "paid").get()
+    row = with_invoice_amounts(Invoice.objects.filter(pk=invoice_id)).values("total", "credited", "paid").get()  # type: ignore[misc]
     return InvoiceAmounts(total=row["total"], credited=row["credited"], paid=row["paid"])
 
 
 def patient_credit(*, patient_id: int, currency: str) -> Decimal:
     """What the patient has paid and not had applied or refunded: overpayments and deposits."""
     payments = with_payment_amounts(Payment.objects.filter(patient_id=patient_id, currency=currency))
-    return sum((row for row in payments.values_list("unapplied", flat=True)), Decimal(0))
+    return sum((row for row in payments.values_list("unapplied", flat=True)), Decimal(0))  # type: ignore[misc]
 
 
 def _billing_scope(user: Any) -> str | None:

@@ -58,9 +58,9 @@ def document_response(document: Document) -> HttpResponseBase:
         return response
     if document.status == DocumentStatus.FAILED:
         raise DocumentFailed("The document could not be rendered; an administrator can retry it in the admin.")
-    response = Response(DocumentStatusOutput(document).data, status=status.HTTP_202_ACCEPTED)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    pending = Response(DocumentStatusOutput(document).data, status=status.HTTP_202_ACCEPTED)
+    pending["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return pending
 
 
 # "from" is a Python keyword, so the query serializer is built with type().

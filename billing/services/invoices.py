@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -75,7 +76,7 @@ def fee_lines_for(appointment: Appointment) -> list[LineSpec]:
         items = list(FeeScheduleItem.objects.filter(service_type=service, location__isnull=True))
     day = local_date(appointment.start, location.zone)
     provider = _rendering_provider(appointment)
-    common = {"service_date": day, "appointment": appointment, "provider": provider}
+    common: dict[str, Any] = {"service_date": day, "appointment": appointment, "provider": provider}
     if items:
         return [
             LineSpec(

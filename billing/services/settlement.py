@@ -50,7 +50,7 @@ def apply_patient_credit(invoice: Invoice) -> Decimal:
         return applied
     credits = (
         with_payment_amounts(Payment.objects.filter(patient_id=invoice.patient_id, currency=invoice.currency))
-        .filter(unapplied__gt=0)
+        .filter(unapplied__gt=0)  # type: ignore[misc]
         .order_by("received_at", "id")
     )
     for payment in credits:

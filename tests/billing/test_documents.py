@@ -79,7 +79,7 @@ def test_a_payment_writes_its_receipt_request_which_the_worker_renders_stores_an
     assert "450.00 USD" in pdf_text(stored)
     [message] = mail.outbox
     assert message.to == [clinic.patient.email]
-    assert not DENY.search(message.subject)
+    assert not DENY.search(str(message.subject))
     assert message.attachments[0][2] == "application/pdf"
     response = clinic.client(clinic.reception).get(f"/api/v1/payments/{payment['id']}/receipt/")
     assert response.status_code == 200

@@ -14,7 +14,7 @@ from tests.billing.conftest import issued_invoice, pay
 from tests.scheduling.conftest import Clinic
 
 
-def _sql(statement: str, params: list[object]) -> IntegrityError:
+def _sql(statement: str, params: list[int]) -> IntegrityError:
     with pytest.raises(IntegrityError) as caught, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, params)
     return caught.value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections import Counter
@@ -83,7 +84,7 @@ def sweep_into(broker: RedisServer) -> int:
     return documents_sweep(
         enqueue_render=lambda pk: send(document_render_task, pk),
         enqueue_email=lambda pk: send(document_email_task, pk),
-        now=timezone.now() + timezone.timedelta(hours=1),
+        now=timezone.now() + dt.timedelta(hours=1),
     )
 
 
