@@ -70,3 +70,12 @@ def superbill_request(*, patient: Patient, start: date, end: date, actor: User |
             return _create(DocumentKind.SUPERBILL, patient, payload, actor, period_start=start, period_end=end)
     except IntegrityError:  # the same superbill was asked for at the same moment
         return Document.objects.get(**lookup)
+
+
+@transaction.atomic(durable=True)
+def document_retry(*, document: Document) -> bool:
+    """Queue a failed document for rendering again (the admin's retry action)."""
+    updated = Document.objects.filter(pk=document.pk, status="failed").update(status="pending", last_error="")
+    if updated:
+        enqueue_on_commit(RENDER_TASK, document.pk, queue="documents")
+    return bool(updated)
