@@ -33,6 +33,10 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
     from backend.models import User
 
     assert User.objects.get(username="reception").check_password("demo-pass-2026")
+    from billing.models import Invoice, Package
+
+    assert Invoice.objects.get().status == "paid"
+    assert Package.objects.count() == 2
 
 
 def test_configured_urls_are_used_as_they_are_and_nothing_starts() -> None:

@@ -29,8 +29,9 @@ def test_an_accountant_reads_invoices_payments_credit_notes_and_documents(billin
                                           {"amount": "10.00", "reason": "Discount"}, format="json")  # fmt: skip
     browser = _browser(clinic)
 
-    for name, obj in (("invoice", invoice), ("payment", Payment.objects.get()), ("creditnote", invoice.credit_notes.get()),
-                      ("document", Document.objects.first())):  # fmt: skip
+    records = {"invoice": invoice, "payment": Payment.objects.get(), "creditnote": invoice.credit_notes.get(),
+               "document": Document.objects.first()}  # fmt: skip
+    for name, obj in records.items():
         assert browser.get(reverse(f"admin:billing_{name}_changelist")).status_code == 200
         assert browser.get(reverse(f"admin:billing_{name}_change", args=[obj.pk])).status_code == 200  # type: ignore[union-attr]
     assert browser.get(reverse("admin:billing_invoice_delete", args=[invoice.pk])).status_code == 403
@@ -39,8 +40,8 @@ def test_an_accountant_reads_invoices_payments_credit_notes_and_documents(billin
 
 def test_the_issue_action_numbers_drafts_through_the_service(billing_clinic: Clinic) -> None:
     clinic = billing_clinic
-    draft = invoice_create(actor=None, patient=clinic.patient, location=clinic.location,
-                           lines=[LineSpec(description="Consult", quantity=Decimal(1), unit_price=Decimal(100))])  # fmt: skip
+    line = LineSpec(description="Consult", quantity=Decimal(1), unit_price=Decimal(100))
+    draft = invoice_create(actor=None, patient=clinic.patient, location=clinic.location, lines=[line])
 
     response = _browser(clinic).post(reverse("admin:billing_invoice_changelist"),
                                      {"action": "issue_drafts", "_selected_action": [draft.pk]})  # fmt: skip
