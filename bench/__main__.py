@@ -17,7 +17,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from bench import benchmarks, chart, dataset, harness, reminders
+    from bench import benchmarks, billing, chart, dataset, harness, reminders
 
     settings = benchmarks.SMOKE if args.smoke else benchmarks.FULL
     stack.migrate()
@@ -32,9 +32,9 @@ def main() -> int:
             load_result,
             benchmarks.availability(client, data, settings),
             benchmarks.appointment_list(client, data, settings),
-            benchmarks.not_built("4b. invoice list (HTTP)", "ratio <= 5, constant queries", "billing (issue 6)"),
+            billing.invoice_list(client, data, settings.repeats, settings.warmup),
             reminders.run(data, count=200 if args.smoke else 10_000),
-            benchmarks.not_built("6. receipt rendering", "ratio >= 1/3, flat memory", "billing documents (issue 6)"),
+            billing.receipts(data, count=100 if args.smoke else 10_000),
             benchmarks.not_built("7. invoice-line export", "ratio >= 0.5, RSS < 200 MB", "exports (issue 7)"),
         ]
     finally:

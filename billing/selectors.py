@@ -9,6 +9,8 @@ with a billing role see their clinic groups' locations.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -99,14 +101,33 @@ def invoices_for(user: Any) -> QuerySet[Invoice]:
         queryset = Invoice.objects.filter(patient__user=user).exclude(status=InvoiceStatus.DRAFT)
     else:
         return Invoice.objects.none()
-    return (
-        with_invoice_amounts(queryset)
-        .select_related("patient", "location", "document")
-        .prefetch_related(
-            Prefetch("lines", queryset=InvoiceLine.objects.select_related("appointment").order_by("position", "id")),
-            Prefetch("credit_notes", queryset=CreditNote.objects.order_by("issued_at", "id")),
-        )
-    )
+    return with_invoice_amounts(queryset).select_related("patient", "location")
+
+
+LINE_COLUMNS = ("invoice_id", "public_id", "description", "code", "modifier", "ndc", "ndc_units", "service_date",
+                "quantity", "unit_price", "tax_rate", "amount", "tax", "total", "appointment__public_id")  # fmt: skip
+
+
+def attach_invoice_details(invoices: Sequence[Invoice]) -> Sequence[Invoice]:
+    """Lines, credit notes and PDF status for a page of invoices in three queries, as plain rows.
+
+    Cheaper than ``prefetch_related``, which builds a model and a related manager per line and invoice.
+    """
+    ids = [invoice.pk for invoice in invoices]
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    line_rows = InvoiceLine.objects.filter(invoice_id__in=ids).order_by("invoice_id", "position", "id")
+    for row in line_rows.values(*LINE_COLUMNS):
+        lines[row["invoice_id"]].append(row)
+    notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    note_rows = CreditNote.objects.filter(invoice_id__in=ids).order_by("issued_at", "id")
+    for row in note_rows.values("invoice_id", "public_id", "number", "reason", "total", "issued_at"):
+        notes[row["invoice_id"]].append(row)
+    documents = dict(Document.objects.filter(invoice_id__in=ids).values_list("invoice_id", "status"))
+    for invoice in invoices:
+        invoice.detail_lines = lines[invoice.pk]  # type: ignore[attr-defined]
+        invoice.detail_credit_notes = notes[invoice.pk]  # type: ignore[attr-defined]
+        invoice.pdf_status = documents.get(invoice.pk)  # type: ignore[attr-defined]
+    return invoices
 
 
 def payments_for(user: Any) -> QuerySet[Payment]:

@@ -72,6 +72,10 @@ def document_render(*, document_id: int) -> str:
     return DocumentStatus.DONE
 
 
+def document_wants_email(*, document_id: int) -> bool:
+    return Document.objects.filter(pk=document_id, email_status=EmailStatus.PENDING).exists()
+
+
 def document_email(*, document_id: int) -> str:
     """Email a rendered document to its patient once. Raises TransientDeliveryError to be retried."""
     claimed = Document.objects.filter(

@@ -20,7 +20,7 @@ from billing import selectors
 from billing.api.documents import PDF_RESPONSES, document_response
 from billing.api.payments import PaymentInput, PaymentOutput, payment_output
 from billing.errors import InvoiceNotIssued
-from billing.models import Document, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from billing.models import Document, Invoice, InvoiceKind, InvoiceStatus
 from billing.permissions import ReadBilling, TakePayments, WriteInvoices
 from billing.services.credit_notes import CreditLineSpec, credit_note_issue
 from billing.services.invoices import (
@@ -39,10 +39,6 @@ from scheduling import selectors as scheduling_selectors
 
 def _money(value: Decimal) -> str:
     return format(value, "f")
-
-
-def document_link(document: Document | None, url: str) -> dict[str, Any]:
-    return {"status": document.status if document else None, "url": url if document else None}
 
 
 class InvoiceLineOutput(serializers.Serializer):
@@ -100,10 +96,12 @@ class InvoiceOutput(serializers.Serializer):
     created_at = serializers.CharField()
 
     def to_representation(self, invoice: Invoice) -> dict[str, Any]:
+        if not hasattr(invoice, "detail_lines"):
+            selectors.attach_invoice_details([invoice])
         zone = invoice.location.zone
         request = self.context.get("request")
         pdf_url = f"/api/v1/invoices/{invoice.public_id}/pdf/"
-        document = None if invoice.is_draft else _document_of(invoice)
+        pdf_status = None if invoice.is_draft else invoice.pdf_status  # type: ignore[attr-defined]
         return {
             "id": str(invoice.public_id),
             "number": invoice.number,
@@ -114,7 +112,7 @@ class InvoiceOutput(serializers.Serializer):
             "location": str(invoice.location.public_id),
             "issued_at": zoned(invoice.issued_at, zone),
             "currency": invoice.currency,
-            "lines": [_line(line) for line in invoice.lines.all()],
+            "lines": [_line(line) for line in invoice.detail_lines],  # type: ignore[attr-defined]
             "subtotal": _money(invoice.subtotal),
             "tax_total": _money(invoice.tax_total),
             "total": _money(invoice.total),
@@ -124,43 +122,40 @@ class InvoiceOutput(serializers.Serializer):
             "notes": invoice.notes,
             "credit_notes": [
                 {
-                    "id": str(note.public_id),
-                    "number": note.number,
-                    "reason": note.reason,
-                    "total": _money(note.total),
-                    "issued_at": zoned(note.issued_at, zone),
+                    "id": str(note["public_id"]),
+                    "number": note["number"],
+                    "reason": note["reason"],
+                    "total": _money(note["total"]),
+                    "issued_at": zoned(note["issued_at"], zone),
                 }
-                for note in invoice.credit_notes.all()
+                for note in invoice.detail_credit_notes  # type: ignore[attr-defined]
             ],
-            "pdf": document_link(document, request.build_absolute_uri(pdf_url) if request else pdf_url),
+            "pdf": {
+                "status": pdf_status,
+                "url": (request.build_absolute_uri(pdf_url) if request else pdf_url) if pdf_status else None,
+            },
             "created_at": zoned(invoice.created_at, zone),
         }
 
 
-def _document_of(invoice: Invoice) -> Document | None:
-    try:
-        return invoice.document
-    except Document.DoesNotExist:
-        return None
-
-
-def _line(line: InvoiceLine) -> dict[str, Any]:
+def _line(line: dict[str, Any]) -> dict[str, Any]:
+    appointment = line["appointment__public_id"]
     return {
-        "id": str(line.public_id),
-        "description": line.description,
-        "code": line.code,
-        "modifier": line.modifier,
-        "ndc": line.ndc,
-        "ndc_units": line.ndc_units,
-        "service_date": line.service_date.isoformat() if line.service_date else None,
-        "appointment": None,  # filled below when the line bills a visit
-        "quantity": format(line.quantity.normalize(), "f"),
-        "unit_price": _money(line.unit_price),
-        "tax_rate": format(line.tax_rate.normalize(), "f"),
-        "amount": _money(line.amount),
-        "tax": _money(line.tax),
-        "total": _money(line.total),
-    } | ({"appointment": str(line.appointment.public_id)} if line.appointment_id else {})
+        "id": str(line["public_id"]),
+        "description": line["description"],
+        "code": line["code"],
+        "modifier": line["modifier"],
+        "ndc": line["ndc"],
+        "ndc_units": line["ndc_units"],
+        "service_date": line["service_date"].isoformat() if line["service_date"] else None,
+        "appointment": str(appointment) if appointment else None,
+        "quantity": format(line["quantity"].normalize(), "f"),
+        "unit_price": _money(line["unit_price"]),
+        "tax_rate": format(line["tax_rate"].normalize(), "f"),
+        "amount": _money(line["amount"]),
+        "tax": _money(line["tax"]),
+        "total": _money(line["total"]),
+    }
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -259,6 +254,11 @@ class InvoiceViewSet(
     def _output(self, invoice: Invoice, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.invoices_for(self.request.user).get(pk=invoice.pk)
         return Response(InvoiceOutput(fresh, context={"request": self.request}).data, status=status_code)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        selectors.attach_invoice_details(page)
+        return self.get_paginated_response(InvoiceOutput(page, many=True, context={"request": request}).data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._output(self.get_object())

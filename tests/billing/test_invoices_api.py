@@ -235,3 +235,21 @@ def test_roles_reception_pays_but_does_not_issue_clinicians_see_no_billing(billi
     )
     assert clinic.client(clinic.clinician).get("/api/v1/invoices/").status_code == 403
     assert clinic.client(clinic.reception).get("/api/v1/invoices/").json()["count"] == 1
+
+
+def test_the_invoice_list_uses_the_same_number_of_queries_for_any_page_size(billing_clinic: Clinic) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    clinic = billing_clinic
+    client = clinic.client(clinic.accountant)
+    issued_invoice(clinic)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/api/v1/invoices/").json()["count"] == 1
+    for day in (6, 7, 8):
+        invoice = issued_invoice(clinic, MONDAY.replace(day=day), patient=clinic.patient2 if day % 2 else None)
+        pay(clinic.client(clinic.reception), invoice, "10.00")
+    with CaptureQueriesContext(connection) as four:
+        assert client.get("/api/v1/invoices/").json()["count"] == 4
+
+    assert len(four) == len(one)
