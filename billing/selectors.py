@@ -121,7 +121,7 @@ def attach_invoice_details(invoices: Sequence[Invoice]) -> Sequence[Invoice]:
     notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     note_rows = CreditNote.objects.filter(invoice_id__in=ids).order_by("issued_at", "id")
     for row in note_rows.values("invoice_id", "public_id", "number", "reason", "total", "issued_at"):
-        notes[row["invoice_id"]].append(row)
+        notes[row["invoice_id"]].append(dict(row))
     documents = dict(Document.objects.filter(invoice_id__in=ids).values_list("invoice_id", "status"))
     for invoice in invoices:
         invoice.detail_lines = lines[invoice.pk]  # type: ignore[attr-defined]
