@@ -18,7 +18,7 @@ from backend.idempotency import idempotent_response
 from backend.permissions import acting_user
 from billing import selectors
 from billing.api.documents import PDF_RESPONSES, document_response
-from billing.api.payments import PaymentInput, PaymentOutput, payment_output
+from billing.api.payments import DocumentLinkOutput, PaymentInput, PaymentOutput, payment_output
 from billing.errors import InvoiceNotIssued
 from billing.models import Document, Invoice, InvoiceKind, InvoiceStatus
 from billing.permissions import ReadBilling, TakePayments, WriteInvoices
@@ -64,11 +64,6 @@ class CreditNoteOutput(serializers.Serializer):
     reason = serializers.CharField()
     total = serializers.CharField()
     issued_at = serializers.CharField()
-
-
-class DocumentLinkOutput(serializers.Serializer):
-    status = serializers.CharField(allow_null=True)
-    url = serializers.CharField(allow_null=True)
 
 
 class InvoiceOutput(serializers.Serializer):
