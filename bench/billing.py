@@ -13,11 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection
-from django.test import Client as DjangoClient
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend import embedded
+from bench.benchmarks import query_count
 from bench.dataset import Dataset
 from bench.harness import Result, interleaved, summarise
 from bench.stack import Client
@@ -63,7 +62,8 @@ def create_invoices(data: Dataset, count: int) -> None:
 
 def invoice_list(client: Client, data: Dataset, repeats: int, warmup: int) -> Result:
     create_invoices(data, 600)
-    path = f"/api/v1/invoices/?location={data.location.public_id}&page_size=100"
+    page_of = f"/api/v1/invoices/?location={data.location.public_id}&page_size="
+    path = f"{page_of}100"
 
     def via_http(_index: int) -> None:
         status, body = client.get(path)
@@ -87,23 +87,13 @@ def invoice_list(client: Client, data: Dataset, repeats: int, warmup: int) -> Re
             cursor.fetchall()
 
     subject, baseline = interleaved(via_http, via_sql, repeats=repeats, warmup=warmup)
-    queries = {size: _query_count(data, size) for size in (10, 100)}
+    queries = {size: query_count(data, f"{page_of}{size}") for size in (10, 100)}
     return summarise(
         "4b. invoice list (HTTP)", "page of 100 (3 lines each)", subject, baseline,
         baseline_label="same rows, one raw query", target="ratio <= 5, constant queries",
         met=lambda _m, _p, ratio: ratio is not None and ratio <= 5 and queries[10] == queries[100],
         queries_page_10=queries[10], queries_page_100=queries[100],
     )  # fmt: skip
-
-
-def _query_count(data: Dataset, page_size: int) -> int:
-    from rest_framework.authtoken.models import Token
-
-    django_client = DjangoClient()
-    django_client.force_login(Token.objects.get(key=data.token).user)
-    with CaptureQueriesContext(connection) as captured:
-        django_client.get(f"/api/v1/invoices/?location={data.location.public_id}&page_size={page_size}")
-    return len(captured)
 
 
 # --- 6. receipts --------------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from backend.money import round_money
 from billing.models import (
-    BillingPolicy,
     CreditNote,
+    CreditNoteLine,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -29,6 +29,7 @@ from billing.models import (
     Payment,
     Refund,
 )
+from billing.selectors import policy_for, sum_of
 from scheduling.models import Location, Patient, StaffMember
 from scheduling.time import local_date
 
@@ -49,14 +50,14 @@ def _when(instant: datetime, zone: ZoneInfo) -> str:
 
 
 def clinic_block(location: Location) -> dict[str, str]:
-    policy = BillingPolicy.objects.filter(location=location).first()
+    policy = policy_for(location)
     return {
         "name": location.group.name if location.group.name else location.name,
         "location": location.name,
         "address": location.address,
         "phone": location.phone,
-        "tax_id": policy.tax_id if policy else "",
-        "npi": policy.npi if policy else "",
+        "tax_id": policy.tax_id,
+        "npi": policy.npi,
     }
 
 
@@ -158,6 +159,7 @@ def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, 
         )
         .exclude(invoice__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
         .select_related("invoice__location__group", "provider")
+        .annotate(credited=sum_of(CreditNoteLine.objects.all(), "invoice_line", "total"))
         .order_by("service_date", "invoice_id", "position")
     )
     sessions = list(
@@ -168,11 +170,10 @@ def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, 
     sessions = [s for s in sessions if start <= local_date(s.appointment.start, s.appointment.location.zone) <= end]
     services: list[dict[str, Any]] = []
     for line in lines:
-        credited = line.credit_lines.aggregate(total=Sum("total"))["total"] or Decimal(0)
         services.append({
             "date": line.service_date.isoformat() if line.service_date else "",
             "code": line.code, "modifier": line.modifier, "description": line.description, "ndc": line.ndc,
-            "units": format(line.quantity.normalize(), "f"), "charge": _money(line.total - credited),
+            "units": format(line.quantity.normalize(), "f"), "charge": _money(line.total - line.credited),
             "provider": _provider(line.provider), "invoice": line.invoice.number,
         })  # fmt: skip
     for session in sessions:

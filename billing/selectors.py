@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 
 from backend.roles import Role
 from billing.models import (
+    BillingPolicy,
     CreditNote,
     Document,
     Invoice,
@@ -31,28 +32,30 @@ from billing.models import (
     PaymentAllocation,
     Refund,
 )
+from scheduling.models import Location
 from scheduling.selectors import groups_for
 
 BILLING_ROLES = (Role.ADMIN, Role.ACCOUNTANT, Role.RECEPTION)
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
 
 
-def _sum_of(queryset: QuerySet[Any], link: str, field: str) -> Coalesce:
+def sum_of(queryset: QuerySet[Any], link: str, field: str) -> Coalesce:
+    """The sum of ``field`` over the rows of ``queryset`` whose ``link`` is the outer row (0 when none)."""
     total = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(s=Sum(field)).values("s")
     return Coalesce(Subquery(total, output_field=DecimalField(max_digits=12, decimal_places=2)), ZERO)
 
 
 def with_invoice_amounts(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
     return queryset.annotate(
-        paid=_sum_of(PaymentAllocation.objects.all(), "invoice", "amount"),
-        credited=_sum_of(CreditNote.objects.all(), "invoice", "total"),
+        paid=sum_of(PaymentAllocation.objects.all(), "invoice", "amount"),
+        credited=sum_of(CreditNote.objects.all(), "invoice", "total"),
     ).annotate(balance=F("total") - F("credited") - F("paid"))
 
 
 def with_payment_amounts(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     return queryset.annotate(
-        applied=_sum_of(PaymentAllocation.objects.all(), "payment", "amount"),
-        refunded=_sum_of(Refund.objects.all(), "payment", "amount"),
+        applied=sum_of(PaymentAllocation.objects.all(), "payment", "amount"),
+        refunded=sum_of(Refund.objects.all(), "payment", "amount"),
     ).annotate(unapplied=F("amount") - F("applied") - F("refunded"))
 
 
@@ -80,6 +83,11 @@ def patient_credit(*, patient_id: int, currency: str) -> Decimal:
     """What the patient has paid and not had applied or refunded: overpayments and deposits."""
     payments = with_payment_amounts(Payment.objects.filter(patient_id=patient_id, currency=currency))
     return sum((row for row in payments.values_list("unapplied", flat=True)), Decimal(0))  # type: ignore[misc]
+
+
+def policy_for(location: Location) -> BillingPolicy:
+    """The location's billing policy, or the defaults (no fees, no tax, INV/CN prefixes)."""
+    return BillingPolicy.objects.filter(location=location).first() or BillingPolicy(location=location)
 
 
 def _billing_scope(user: Any) -> str | None:

@@ -88,7 +88,7 @@ class BillingPolicyView(APIView):
 
     def _policy(self, request: Request, id: str) -> BillingPolicy:
         location = get_object_or_404(scheduling_selectors.locations_for(request.user), public_id=id)
-        return BillingPolicy.objects.filter(location=location).first() or BillingPolicy(location=location)
+        return selectors.policy_for(location)
 
     @extend_schema(responses=BillingPolicySerializer)
     def get(self, request: Request, id: str) -> Response:

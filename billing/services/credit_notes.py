@@ -23,8 +23,7 @@ from billing.locks import lock_patient_billing
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceStatus, NumberSeries
 from billing.money import ensure_amount, line_amounts
 from billing.numbering import format_number, next_number
-from billing.selectors import invoice_amounts
-from billing.services.invoices import policy_for
+from billing.selectors import invoice_amounts, policy_for
 from billing.services.settlement import refresh_status, return_excess_to_credit
 from scheduling.time import local_date
 

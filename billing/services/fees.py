@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from backend.models import User
 from billing.models import Invoice, InvoiceKind, InvoiceLine
-from billing.services.invoices import LineSpec, invoice_create, policy_for
+from billing.selectors import policy_for
+from billing.services.invoices import LineSpec, invoice_create
 from scheduling.models import Appointment, AppointmentStatus
 from scheduling.time import local_date
 

@@ -16,7 +16,6 @@ from backend.models import User
 from billing.errors import InvoiceImmutable, InvoiceNotIssued, InvoiceVoid, NotBillable
 from billing.locks import lock_patient_billing
 from billing.models import (
-    BillingPolicy,
     FeeScheduleItem,
     Invoice,
     InvoiceKind,
@@ -27,6 +26,7 @@ from billing.models import (
 )
 from billing.money import ensure_amount, line_amounts
 from billing.numbering import format_number, next_number
+from billing.selectors import policy_for
 from billing.services.documents import invoice_document_request
 from billing.services.settlement import apply_patient_credit, refresh_status
 from scheduling.models import Appointment, AppointmentStatus, Location, Patient, StaffMember, StaffRole
@@ -50,11 +50,6 @@ class LineSpec:
     service_date: date | None = None
     appointment: Appointment | None = field(default=None, compare=False)
     provider: StaffMember | None = field(default=None, compare=False)
-
-
-def policy_for(location: Location) -> BillingPolicy:
-    """The location's billing policy, or the defaults (no fees, no tax, INV/CN prefixes)."""
-    return BillingPolicy.objects.filter(location=location).first() or BillingPolicy(location=location)
 
 
 def _rendering_provider(appointment: Appointment) -> StaffMember | None:

@@ -20,6 +20,7 @@ from backend.money import round_money
 from billing.errors import NotBillable, PackageNotActive
 from billing.locks import lock_patient_billing
 from billing.models import (
+    Invoice,
     InvoiceKind,
     Package,
     PackageSale,
@@ -100,7 +101,7 @@ def package_sale_close(*, actor: User | None, sale: PackageSale, reason: str) ->
     value = unused_value(sale, sale.consumed.count())
     refunds: list[Refund] = []
     if value > 0:
-        invoice = type(sale.invoice).objects.select_for_update().select_related("location").get(pk=sale.invoice_id)
+        invoice = Invoice.objects.select_for_update().select_related("location").get(pk=sale.invoice_id)
         credit(invoice, actor=actor, reason=reason or "Unused package sessions", amount=value)
         refunds = _refund_credit(sale, value, reason or "Unused package sessions", actor)
     sale.status = PackageSaleStatus.CLOSED

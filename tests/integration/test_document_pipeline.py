@@ -21,6 +21,7 @@ from billing.models import Document, DocumentStatus, EmailStatus
 from billing.services.invoices import LineSpec, invoice_create, invoice_issue
 from billing.services.payments import payment_record
 from tests.factories import PatientFactory
+from tests.integration.test_reminder_delivery import stored_message_ids
 from tests.processes import CeleryWorker, RedisServer, free_port, wait_for
 from tests.scheduling.conftest import make_clinic
 from worker.celery import app
@@ -88,15 +89,6 @@ def sweep_into(broker: RedisServer) -> int:
     )
 
 
-def message_ids(directory: Path) -> Counter[str]:
-    return Counter(
-        line.split(":", 1)[1].strip()
-        for path in directory.glob("*.eml")
-        for line in path.read_text().splitlines()
-        if line.lower().startswith("message-id:")
-    )
-
-
 def test_receipts_written_while_the_broker_is_down_and_a_worker_killed_mid_run_are_each_rendered_and_emailed_once(
     private_broker: RedisServer, media: Path, sink: tuple[Path, int], tmp_path: Path
 ) -> None:
@@ -137,7 +129,7 @@ def test_receipts_written_while_the_broker_is_down_and_a_worker_killed_mid_run_a
     for document in documents:
         stored = default_storage.open(document.file.name).read()
         assert hashlib.sha256(stored).hexdigest() == document.checksum
-    delivered = message_ids(mail_dir)
+    delivered = Counter(stored_message_ids(mail_dir))
     expected = {f"doc-{document.public_id}" for document in documents}
     assert {key.strip("<>").split("@")[0] for key in delivered} == expected
     assert set(delivered.values()) == {1}
