@@ -61,3 +61,27 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} -> {self.status_code}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record, when and from where. Append-only: a trigger refuses UPDATE and DELETE."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey("backend.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_username = models.CharField(max_length=150, blank=True, help_text="As it was when the event happened.")
+    roles = models.CharField(max_length=200, blank=True, help_text="The actor's roles, comma-separated.")
+    action = models.CharField(max_length=40, help_text="read, create, update, delete, export, download, ...")
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.UUIDField(null=True, blank=True, help_text="The patient whose data was touched, if any.")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        indexes = (models.Index(fields=["patient_id", "-at"], name="audit_patient_idx"),)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action} {self.object_type} {self.object_id}"
+        )

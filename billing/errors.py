@@ -63,3 +63,27 @@ class PackageNotActive(ApplicationError):
     code = "package_not_active"
     http_status = 409
     title = "Package sale is closed"
+
+
+class ExportRefused(ApplicationError):
+    code = "export_invalid"
+    http_status = 422
+    title = "Export cannot be made"
+
+
+class ExportTooLarge(ApplicationError):
+    code = "export_too_large"
+    http_status = 422
+    title = "Too many rows to download directly"
+
+
+class ExportNotReady(ApplicationError):
+    code = "export_not_ready"
+    http_status = 409
+    title = "Export not ready"
+
+
+class ExportExpired(ApplicationError):
+    code = "export_expired"
+    http_status = 410
+    title = "Export expired"

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from backend.money import CURRENCY_CHOICES
 from billing.errors import InvoiceImmutable
@@ -565,3 +565,91 @@ class Document(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.public_id} ({self.status})"
+
+
+# Exports -----------------------------------------------------------------------------------
+
+
+class ExportKind(models.TextChoices):
+    INVOICES = "invoices", "Invoices"
+    INVOICE_LINES = "invoice_lines", "Invoice lines"
+    PAYMENTS = "payments", "Payments and refunds"
+    CREDIT_NOTES = "credit_notes", "Credit notes"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+    QUICKBOOKS = "quickbooks", "QuickBooks Online invoice import (CSV)"
+    XERO = "xero", "Xero sales invoice import (CSV)"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired (file deleted)"
+
+
+class ExportJob(PublicIdModel):
+    """An accountant's export: what was asked for, how far the worker got, and the stored file.
+
+    The worker writes the whole file to a temporary file and stores it only when
+    complete, so a job is ``done`` with a whole file or not done at all.
+    ``attempts`` fences each run: a run that lost its claim cannot write.
+    """
+
+    kind = models.CharField(max_length=20, choices=ExportKind.choices)
+    format = models.CharField(max_length=20, choices=ExportFormat.choices)
+    date_from = models.DateField()
+    date_to = models.DateField()
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    bom = models.BooleanField(default=False, help_text="Start CSV files with a UTF-8 byte order mark (for Excel).")
+    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(null=True, blank=True, help_text="Data rows in the finished file.")
+    file = models.FileField(upload_to="exports/", blank=True, max_length=300)
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored file")
+    size = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["updated_at"], name="export_unfinished",
+                         condition=Q(status__in=["pending", "running"])),
+            models.Index(fields=["expires_at"], name="export_expiring", condition=Q(status="done")),
+        ]  # fmt: skip
+        constraints = [
+            models.CheckConstraint(condition=Q(date_from__lte=F("date_to")), name="export_range_ordered"),
+            models.CheckConstraint(condition=Q(status="done", rows__isnull=False) | ~Q(status="done"),
+                                   name="export_done_has_rows"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date_from}..{self.date_to} as {self.format} ({self.status})"
+
+    @property
+    def progress(self) -> int:
+        """Whole percent, 0-100; 100 only when the file is stored."""
+        if self.status == ExportStatus.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)
+
+    @property
+    def filename(self) -> str:
+        suffix = {ExportFormat.CSV: ".csv", ExportFormat.XLSX: ".xlsx"}.get(
+            ExportFormat(self.format), f"-{self.format}.csv"
+        )
+        return f"{self.kind}-{self.date_from}-to-{self.date_to}{suffix}"

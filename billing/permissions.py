@@ -50,3 +50,12 @@ class BillingStaffReadAdminWrite(BasePermission):
         if request.method in SAFE_METHODS:
             return user_has_role(request.user, *BILLING_STAFF)
         return user_has_role(request.user, Role.ADMIN)
+
+
+ACCOUNTING = (Role.ADMIN, Role.ACCOUNTANT)
+
+
+class Accounting(HasRole):
+    """Exports and reports: accountants and admins only."""
+
+    roles = frozenset(ACCOUNTING)

@@ -2,8 +2,15 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from billing.api.documents import SuperbillView
+from billing.api.exports import ExportViewSet
 from billing.api.invoices import InvoiceViewSet
 from billing.api.payments import PaymentViewSet, RefundReceiptView
+from billing.api.reports import (
+    AgingReportView,
+    DailyCloseReportView,
+    PackageLiabilityReportView,
+    RevenueReportView,
+)
 from billing.api.setup import BillingPolicyView, FeeScheduleViewSet, PackageSaleViewSet, PackageViewSet
 
 router = SimpleRouter()
@@ -12,10 +19,15 @@ router.register("payments", PaymentViewSet, basename="payment")
 router.register("fee-schedule", FeeScheduleViewSet, basename="fee-schedule")
 router.register("packages", PackageViewSet, basename="package")
 router.register("package-sales", PackageSaleViewSet, basename="package-sale")
+router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:id>/superbill/", SuperbillView.as_view(), name="patient-superbill"),
     path("refunds/<uuid:id>/receipt/", RefundReceiptView.as_view(), name="refund-receipt"),
     path("locations/<uuid:id>/billing-policy/", BillingPolicyView.as_view(), name="location-billing-policy"),
+    path("reports/revenue/", RevenueReportView.as_view(), name="report-revenue"),
+    path("reports/ar-aging/", AgingReportView.as_view(), name="report-ar-aging"),
+    path("reports/daily-close/", DailyCloseReportView.as_view(), name="report-daily-close"),
+    path("reports/package-liability/", PackageLiabilityReportView.as_view(), name="report-package-liability"),
     *router.urls,
 ]

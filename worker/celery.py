@@ -34,5 +34,10 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"queue": "documents", "expires": 25},
     },
+    "exports-sweep": {
+        "task": "worker.tasks.exports.exports_sweep_task",
+        "schedule": 30.0,
+        "options": {"queue": "exports", "expires": 25},
+    },
 }
 app.autodiscover_tasks(["worker"])

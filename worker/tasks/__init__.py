@@ -1,3 +1,3 @@
-from worker.tasks import documents, maintenance, reminders
+from worker.tasks import documents, exports, maintenance, reminders
 
-__all__ = ("documents", "maintenance", "reminders")
+__all__ = ("documents", "exports", "maintenance", "reminders")

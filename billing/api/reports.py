@@ -1,0 +1,183 @@
+"""Reports as JSON or, with ``?format=csv``, as CSV (the rows; totals stay in the JSON answer)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.audit import audit_record, client_ip
+from backend.fields import PublicIdField
+from backend.permissions import HasRole, acting_user
+from backend.roles import Role
+from billing import reports
+from billing.permissions import Accounting
+from billing.services.exports import export_location_ids
+from scheduling.selectors import locations_for
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe values: money and ids as strings, dates in ISO 8601, nested rows likewise."""
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def csv_safe(value: Any) -> Any:
+    """The exports' spreadsheet-injection guard, for text cells written from Python."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            return "'" + value
+    return value
+
+
+def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+class ReportCSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        rows = [_flatten(row) for row in data.get("rows", [])]
+        header: dict[str, None] = {}
+        for row in rows:
+            header.update(dict.fromkeys(row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(header), lineterminator="\n", restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: csv_safe(value) for key, value in row.items()})
+        return text.getvalue().encode()
+
+
+RangeQuery = type("RangeQuery", (serializers.Serializer,), {
+    "__doc__": "An inclusive range of local dates, optionally one location.",
+    "from": serializers.DateField(), "to": serializers.DateField(),
+    "location": PublicIdField(name="location", scope=locations_for, required=False, allow_null=True),
+})  # fmt: skip
+
+
+class AsOfQuery(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text="End of this local day; today by default")
+    location = PublicIdField(name="location", scope=locations_for, required=False, allow_null=True)
+
+
+ReportOutput = inline_serializer("ReportOutput", {
+    "report": serializers.CharField(), "parameters": serializers.DictField(),
+    "rows": serializers.ListField(child=serializers.DictField()),
+    "totals": serializers.ListField(child=serializers.DictField()),
+})  # fmt: skip
+
+
+class ReportView(APIView):
+    permission_classes: tuple[type[BasePermission], ...] = (Accounting,)
+    renderer_classes = (JSONRenderer, ReportCSVRenderer)
+    query_class: type[serializers.Serializer] = RangeQuery
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if response.status_code >= 400:  # errors keep the JSON problem format whatever was asked for
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def build(self, params: dict[str, Any], location_ids: list[int]) -> reports.Report:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        query = self.query_class(data=request.query_params, context={"request": request})
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        user = acting_user(request)
+        report = self.build(params, export_location_ids(user, params.get("location")))
+        location = params.get("location")
+        details = {**report.parameters, "location": location.public_id if location else None}
+        audit_record(
+            actor=user, action="report", object_type=report.name, ip=client_ip(request), details=plain(details)
+        )
+        return Response({"report": report.name, "parameters": plain(report.parameters),
+                         "rows": plain(report.rows), "totals": plain(report.totals)})  # fmt: skip
+
+
+def _as_of(params: dict[str, Any]) -> date:
+    return params.get("as_of") or timezone.localdate()
+
+
+class RevenueReportView(ReportView):
+    """Billed and credited by month, location and billing code (net and gross of tax)."""
+
+    @extend_schema(parameters=[RangeQuery], responses=ReportOutput)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, params: dict[str, Any], location_ids: list[int]) -> reports.Report:
+        return reports.revenue(date_from=params["from"], date_to=params["to"], location_ids=location_ids)
+
+
+class AgingReportView(ReportView):
+    """Accounts receivable at the end of a day, by invoice, bucketed 0 / 1-30 / 31-60 / 61-90 / 90+ days."""
+
+    query_class = AsOfQuery
+
+    @extend_schema(parameters=[AsOfQuery], responses=ReportOutput)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, params: dict[str, Any], location_ids: list[int]) -> reports.Report:
+        return reports.ar_aging(as_of=_as_of(params), location_ids=location_ids)
+
+
+class DailyCloseReportView(ReportView):
+    """Reception's end of day: payments and refunds by method, deposits, applied to invoices."""
+
+    permission_classes = (HasRole.of(Role.ADMIN, Role.ACCOUNTANT, Role.RECEPTION),)
+
+    @extend_schema(parameters=[RangeQuery], responses=ReportOutput)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, params: dict[str, Any], location_ids: list[int]) -> reports.Report:
+        return reports.daily_close(date_from=params["from"], date_to=params["to"], location_ids=location_ids)
+
+
+class PackageLiabilityReportView(ReportView):
+    """Package sessions sold and not yet delivered, valued pro rata."""
+
+    query_class = AsOfQuery
+
+    @extend_schema(parameters=[AsOfQuery], responses=ReportOutput)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, params: dict[str, Any], location_ids: list[int]) -> reports.Report:
+        return reports.package_liability(as_of=_as_of(params), location_ids=location_ids)

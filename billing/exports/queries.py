@@ -1,0 +1,264 @@
+"""The SQL behind each export: one query per kind and format, with typed, named columns.
+
+Exports are plain SQL so PostgreSQL can stream them with ``COPY`` (CSV) or a
+single-row cursor (XLSX). Rules shared by every query:
+
+- a date range is inclusive and means the location's local calendar days
+  (an invoice issued at 23:30 in New York on the 31st belongs to the 31st);
+- only locations the requesting user may see are included;
+- text cells go through ``billing_csv_safe`` (spreadsheet-injection guard);
+  numbers and dates are typed columns and are written as plain values;
+- draft invoices are never exported: they have no number and may still change.
+
+QuickBooks Online and Xero get their own invoice-import column sets (one row
+per invoice line, as both importers expect) with dates in the format their
+import screens ask for (settings ``EXPORT_QUICKBOOKS_DATE_FORMAT`` and
+``EXPORT_XERO_DATE_FORMAT``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from billing.models import ExportFormat, ExportKind
+
+TEXT, MONEY, DECIMAL, DATE, INTEGER = "text", "money", "decimal", "date", "integer"
+IMPORT_FORMATS = (ExportFormat.QUICKBOOKS, ExportFormat.XERO)
+IMPORT_KINDS = (ExportKind.INVOICES, ExportKind.INVOICE_LINES)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    sql: str
+    type: str = TEXT
+
+    @property
+    def select(self) -> str:
+        return f"billing_csv_safe(({self.sql})::text)" if self.type == TEXT else self.sql
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """A runnable export: ``sql`` yields the rows in order, ``count_sql`` how many there will be."""
+
+    columns: tuple[Column, ...]
+    source: str  # FROM ... WHERE ...
+    order_by: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+    @property
+    def sql(self) -> str:
+        select = ",\n  ".join(f'{column.select} AS "c{index}"' for index, column in enumerate(self.columns))
+        return f"SELECT\n  {select}\n{self.source}\nORDER BY {self.order_by}"
+
+    @property
+    def count_sql(self) -> str:
+        return f"SELECT count(*)\n{self.source}"
+
+
+def _local_date(timestamp: str) -> str:
+    return f"({timestamp} AT TIME ZONE loc.timezone)::date"
+
+
+def _in_range(timestamp: str, location_column: str) -> str:
+    """The local-date range filter; the plain UTC bounds (a day wider each side) let an index help."""
+    return (
+        f"{timestamp} >= %(lower)s AND {timestamp} < %(upper)s"
+        f" AND {_local_date(timestamp)} BETWEEN %(date_from)s AND %(date_to)s"
+        f" AND {location_column} = ANY(%(locations)s)"
+    )
+
+
+PATIENT_NAME = "p.first_name || ' ' || p.last_name"
+ISSUE_DATE = _local_date("i.issued_at")
+INVOICE_PAID = "(SELECT coalesce(sum(a.amount), 0) FROM billing_paymentallocation a WHERE a.invoice_id = i.id)"
+INVOICE_CREDITED = "(SELECT coalesce(sum(c.total), 0) FROM billing_creditnote c WHERE c.invoice_id = i.id)"
+
+INVOICES = (
+    Column("invoice_number", "i.number"),
+    Column("issue_date", ISSUE_DATE, DATE),
+    Column("status", "i.status"),
+    Column("kind", "i.kind"),
+    Column("location", "loc.name"),
+    Column("patient_id", "p.public_id"),
+    Column("patient_name", PATIENT_NAME),
+    Column("currency", "i.currency"),
+    Column("subtotal", "i.subtotal", MONEY),
+    Column("tax", "i.tax_total", MONEY),
+    Column("total", "i.total", MONEY),
+    Column("credited", INVOICE_CREDITED, MONEY),
+    Column("paid", INVOICE_PAID, MONEY),
+    Column("balance", f"i.total - {INVOICE_CREDITED} - {INVOICE_PAID}", MONEY),
+    Column("invoice_id", "i.public_id"),
+)
+INVOICES_SOURCE = f"""FROM billing_invoice i
+JOIN scheduling_location loc ON loc.id = i.location_id
+JOIN scheduling_patient p ON p.id = i.patient_id
+WHERE i.issued_at IS NOT NULL AND {_in_range("i.issued_at", "i.location_id")}"""
+
+INVOICE_LINES = (
+    Column("invoice_number", "i.number"),
+    Column("issue_date", ISSUE_DATE, DATE),
+    Column("invoice_status", "i.status"),
+    Column("location", "loc.name"),
+    Column("patient_id", "p.public_id"),
+    Column("patient_name", PATIENT_NAME),
+    Column("line", "l.position", INTEGER),
+    Column("service_date", "l.service_date", DATE),
+    Column("code", "l.code"),
+    Column("modifier", "l.modifier"),
+    Column("description", "l.description"),
+    Column("ndc", "l.ndc"),
+    Column("ndc_units", "l.ndc_units"),
+    Column("quantity", "l.quantity", DECIMAL),
+    Column("unit_price", "l.unit_price", MONEY),
+    Column("amount", "l.amount", MONEY),
+    Column("tax_rate", "l.tax_rate", DECIMAL),
+    Column("tax", "l.tax", MONEY),
+    Column("total", "l.total", MONEY),
+    Column("currency", "i.currency"),
+    Column("provider", "s.name"),
+    Column("provider_npi", "s.npi"),
+    Column("line_id", "l.public_id"),
+)
+LINES_SOURCE = f"""FROM billing_invoiceline l
+JOIN billing_invoice i ON i.id = l.invoice_id
+JOIN scheduling_location loc ON loc.id = i.location_id
+JOIN scheduling_patient p ON p.id = i.patient_id
+LEFT JOIN scheduling_staffmember s ON s.id = l.provider_id
+WHERE i.issued_at IS NOT NULL AND {_in_range("i.issued_at", "i.location_id")}"""
+LINES_ORDER = "i.issued_at, i.id, l.position, l.id"
+
+# Payments and refunds in one ledger: a refund is a row of its own with a negative amount.
+PAYMENTS = (
+    Column("type", "m.type"),
+    Column("date", _local_date("m.at"), DATE),
+    Column("location", "loc.name"),
+    Column("patient_id", "p.public_id"),
+    Column("patient_name", PATIENT_NAME),
+    Column("method", "pay.method"),
+    Column("reference", "pay.reference"),
+    Column("deposit", "CASE WHEN pay.is_deposit THEN 'yes' ELSE 'no' END"),
+    Column("invoice_number", "inv.number"),
+    Column("amount", "m.amount", MONEY),
+    Column("currency", "pay.currency"),
+    Column("refund_reason", "m.reason"),
+    Column("payment_id", "pay.public_id"),
+    Column("refund_id", "m.refund_public_id"),
+)
+PAYMENTS_SOURCE = f"""FROM (
+  SELECT 'payment' AS type, received_at AS at, id AS sort_id, id AS payment_id, amount, '' AS reason,
+         NULL::uuid AS refund_public_id
+    FROM billing_payment
+  UNION ALL
+  SELECT 'refund', refunded_at, id, payment_id, -amount, reason, public_id FROM billing_refund
+) AS m
+JOIN billing_payment pay ON pay.id = m.payment_id
+JOIN scheduling_location loc ON loc.id = pay.location_id
+JOIN scheduling_patient p ON p.id = pay.patient_id
+LEFT JOIN billing_invoice inv ON inv.id = pay.invoice_id
+WHERE {_in_range("m.at", "pay.location_id")}"""
+
+CREDIT_NOTES = (
+    Column("credit_note_number", "c.number"),
+    Column("issue_date", _local_date("c.issued_at"), DATE),
+    Column("invoice_number", "i.number"),
+    Column("location", "loc.name"),
+    Column("patient_id", "p.public_id"),
+    Column("patient_name", PATIENT_NAME),
+    Column("reason", "c.reason"),
+    Column("currency", "c.currency"),
+    Column("subtotal", "c.subtotal", MONEY),
+    Column("tax", "c.tax_total", MONEY),
+    Column("total", "c.total", MONEY),
+    Column("credit_note_id", "c.public_id"),
+)
+CREDIT_NOTES_SOURCE = f"""FROM billing_creditnote c
+JOIN billing_invoice i ON i.id = c.invoice_id
+JOIN scheduling_location loc ON loc.id = c.location_id
+JOIN scheduling_patient p ON p.id = i.patient_id
+WHERE {_in_range("c.issued_at", "c.location_id")}"""
+
+
+# QuickBooks Online "Import invoices" CSV: the headers its importer maps by name.
+QB_DAY = f"to_char({ISSUE_DATE}, %(date_format)s)"
+QUICKBOOKS = (
+    Column("InvoiceNo", "i.number"),
+    Column("Customer", PATIENT_NAME),
+    Column("InvoiceDate", QB_DAY),
+    Column("DueDate", QB_DAY),  # clinics bill at the visit: due on receipt
+    Column("Terms", "'Due on receipt'"),
+    Column("Location", "loc.name"),
+    Column("Memo", "''"),
+    Column("Item(Product/Service)", "trim(l.code || ' ' || l.modifier)"),
+    Column("ItemDescription", "l.description"),
+    Column("ItemQuantity", "l.quantity", DECIMAL),
+    Column("ItemRate", "l.unit_price", MONEY),
+    Column("ItemAmount", "l.amount", MONEY),
+    Column("ItemTaxCode", "CASE WHEN l.tax = 0 THEN 'NON' ELSE 'TAX' END"),
+    Column("ItemTaxAmount", "l.tax", MONEY),
+    Column("Currency", "i.currency"),
+    Column("Service Date", "to_char(l.service_date, %(date_format)s)"),
+)
+
+
+# Xero "Import sales invoices" template, column for column (* marks what Xero requires).
+XERO_DAY = f"to_char({ISSUE_DATE}, %(date_format)s)"
+BLANK = "''"
+XERO = (
+        Column("*ContactName", PATIENT_NAME),
+        *(Column(name, BLANK) for name in ("EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3",
+                                           "POAddressLine4", "POCity", "PORegion", "POPostalCode", "POCountry")),
+        Column("*InvoiceNumber", "i.number"),
+        Column("Reference", "coalesce(to_char(l.service_date, 'YYYY-MM-DD'), '')"),
+        Column("*InvoiceDate", XERO_DAY),
+        Column("*DueDate", XERO_DAY),
+        Column("InventoryItemCode", BLANK),
+        Column("*Description", "trim(l.code || ' ' || l.modifier || ' ' || l.description)"),
+        Column("*Quantity", "l.quantity", DECIMAL),
+        Column("*UnitAmount", "l.unit_price", MONEY),
+        Column("Discount", BLANK),
+        Column("*AccountCode", "%(account_code)s"),
+        Column("*TaxType", "CASE WHEN l.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
+        Column("TrackingName1", "'Location'"),
+        Column("TrackingOption1", "loc.name"),
+        Column("TrackingName2", BLANK),
+        Column("TrackingOption2", BLANK),
+        Column("Currency", "i.currency"),
+        Column("BrandingTheme", BLANK),
+    )  # fmt: skip
+
+
+def export_query(*, kind: str, format: str, date_from: date, date_to: date, location_ids: Sequence[int]) -> ExportQuery:
+    """The query for one export; ``location_ids`` are the locations it may include (already scoped)."""
+    params = {
+        "date_from": date_from,
+        "date_to": date_to,
+        "lower": datetime.combine(date_from - timedelta(days=1), time.min, tzinfo=UTC),
+        "upper": datetime.combine(date_to + timedelta(days=2), time.min, tzinfo=UTC),
+        "locations": list(location_ids),
+    }
+    if format == ExportFormat.QUICKBOOKS:
+        params["date_format"] = settings.EXPORT_QUICKBOOKS_DATE_FORMAT
+        return ExportQuery(QUICKBOOKS, LINES_SOURCE, LINES_ORDER, params)
+    if format == ExportFormat.XERO:
+        params.update(date_format=settings.EXPORT_XERO_DATE_FORMAT, account_code=settings.EXPORT_XERO_ACCOUNT_CODE,
+                      tax_type=settings.EXPORT_XERO_TAX_TYPE, tax_exempt=settings.EXPORT_XERO_TAX_EXEMPT)  # fmt: skip
+        return ExportQuery(XERO, LINES_SOURCE, LINES_ORDER, params)
+    if kind == ExportKind.INVOICES:
+        return ExportQuery(INVOICES, INVOICES_SOURCE, "i.issued_at, i.id", params)
+    if kind == ExportKind.INVOICE_LINES:
+        return ExportQuery(INVOICE_LINES, LINES_SOURCE, LINES_ORDER, params)
+    if kind == ExportKind.PAYMENTS:
+        return ExportQuery(PAYMENTS, PAYMENTS_SOURCE, "m.at, m.type, m.sort_id", params)
+    return ExportQuery(CREDIT_NOTES, CREDIT_NOTES_SOURCE, "c.issued_at, c.id", params)
