@@ -27,6 +27,7 @@ from django.db import connection
 
 from backend.money import round_money
 
+ZERO = Decimal("0.00")  # amounts are stored with two decimals
 AGING_BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
 
 
@@ -68,7 +69,7 @@ def _totals(rows: list[dict[str, Any]], keys: Sequence[str], amounts: Sequence[s
     sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         key = tuple(row[name] for name in keys)
-        total = sums.setdefault(key, {**{name: row[name] for name in keys}, **{name: Decimal(0) for name in amounts}})
+        total = sums.setdefault(key, {**{name: row[name] for name in keys}, **dict.fromkeys(amounts, ZERO)})
         for name in amounts:
             total[name] += row[name]
     return list(sums.values())
@@ -80,14 +81,14 @@ SELECT month, location_id, location, code, currency,
        sum(credited_tax) AS credited_tax
 FROM (
   SELECT to_char({_local("i.issued_at")}, 'YYYY-MM') AS month, loc.public_id AS location_id, loc.name AS location,
-         l.code, i.currency, l.amount AS billed, l.tax AS billed_tax, 0 AS credited, 0 AS credited_tax
+         l.code, i.currency, l.amount AS billed, l.tax AS billed_tax, 0.00 AS credited, 0.00 AS credited_tax
     FROM billing_invoiceline l
     JOIN billing_invoice i ON i.id = l.invoice_id
     JOIN scheduling_location loc ON loc.id = i.location_id
    WHERE i.issued_at IS NOT NULL AND i.location_id = ANY(%(locations)s) AND {_in_range("i.issued_at")}
   UNION ALL
   SELECT to_char({_local("c.issued_at")}, 'YYYY-MM'), loc.public_id, loc.name, cl.code, c.currency,
-         0, 0, cl.amount, cl.tax
+         0.00, 0.00, cl.amount, cl.tax
     FROM billing_creditnoteline cl
     JOIN billing_creditnote c ON c.id = cl.credit_note_id
     JOIN scheduling_location loc ON loc.id = c.location_id
@@ -148,8 +149,8 @@ def ar_aging(*, as_of: date, location_ids: Sequence[int]) -> Report:
     for row in rows:
         key = (row["location_id"], row["currency"])
         total = totals.setdefault(key, {"location_id": row["location_id"], "location": row["location"],
-                                        "currency": row["currency"], **dict.fromkeys(AGING_BUCKETS, Decimal(0)),
-                                        "total": Decimal(0)})  # fmt: skip
+                                        "currency": row["currency"], **dict.fromkeys(AGING_BUCKETS, ZERO),
+                                        "total": ZERO})  # fmt: skip
         total[row["bucket"]] += row["balance"]
         total["total"] += row["balance"]
     return Report(
@@ -160,18 +161,18 @@ def ar_aging(*, as_of: date, location_ids: Sequence[int]) -> Report:
 DAILY_CLOSE_SQL = f"""
 WITH days AS (
   SELECT {_local("pay.received_at")}::date AS day, pay.location_id, pay.currency, pay.method,
-         pay.amount AS received, CASE WHEN pay.is_deposit THEN pay.amount ELSE 0 END AS deposits,
-         0 AS refunded, 0 AS applied, 1 AS payments, 0 AS refunds
+         pay.amount AS received, CASE WHEN pay.is_deposit THEN pay.amount ELSE 0.00 END AS deposits,
+         0.00 AS refunded, 0.00 AS applied, 1 AS payments, 0 AS refunds
     FROM billing_payment pay JOIN scheduling_location loc ON loc.id = pay.location_id
    WHERE pay.location_id = ANY(%(locations)s) AND {_in_range("pay.received_at")}
   UNION ALL
-  SELECT {_local("r.refunded_at")}::date, pay.location_id, pay.currency, pay.method, 0, 0, r.amount, 0, 0, 1
+  SELECT {_local("r.refunded_at")}::date, pay.location_id, pay.currency, pay.method, 0.00, 0.00, r.amount, 0.00, 0, 1
     FROM billing_refund r
     JOIN billing_payment pay ON pay.id = r.payment_id
     JOIN scheduling_location loc ON loc.id = pay.location_id
    WHERE pay.location_id = ANY(%(locations)s) AND {_in_range("r.refunded_at")}
   UNION ALL
-  SELECT {_local("a.created_at")}::date, i.location_id, i.currency, NULL, 0, 0, 0, a.amount, 0, 0
+  SELECT {_local("a.created_at")}::date, i.location_id, i.currency, NULL, 0.00, 0.00, 0.00, a.amount, 0, 0
     FROM billing_paymentallocation a
     JOIN billing_invoice i ON i.id = a.invoice_id
     JOIN scheduling_location loc ON loc.id = i.location_id
@@ -193,8 +194,8 @@ def daily_close(*, date_from: date, date_to: date, location_ids: Sequence[int]) 
         key = (part["day"], part["location_id"], part["currency"])
         row = by_day.setdefault(key, {
             "date": part["day"], "location_id": part["location_id"], "location": part["location"],
-            "currency": part["currency"], "payments": 0, "received": Decimal(0), "refunds": 0,
-            "refunded": Decimal(0), "deposits": Decimal(0), "applied_to_invoices": Decimal(0), "by_method": {},
+            "currency": part["currency"], "payments": 0, "received": ZERO, "refunds": 0,
+            "refunded": ZERO, "deposits": ZERO, "applied_to_invoices": ZERO, "by_method": {},
         })  # fmt: skip
         row["applied_to_invoices"] += part["applied"]
         if part["method"] is None:
@@ -242,5 +243,5 @@ def package_liability(*, as_of: date, location_ids: Sequence[int]) -> Report:
         total.setdefault("location", row["location"])
         total.setdefault("currency", row["currency"])
         total["sessions_remaining"] = total.get("sessions_remaining", 0) + row["remaining"]
-        total["liability"] = total.get("liability", Decimal(0)) + row["liability"]
+        total["liability"] = total.get("liability", ZERO) + row["liability"]
     return Report("package_liability", {"as_of": as_of}, rows, list(totals.values()))
