@@ -300,8 +300,3 @@ def _overlaps() -> int:
             [list(BLOCKING), list(BLOCKING)],
         )  # fmt: skip
         return int(cursor.fetchone()[0])
-
-
-def not_built(name: str, target: str, issue: str) -> Result:
-    return Result(name=name, workload="-", median_ms=None, p95_ms=None, target=target, met=None,
-                  note=f"not measured: {issue} is not built yet")  # fmt: skip
