@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import resource
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from decimal import Decimal
@@ -15,7 +12,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
-from backend import embedded
+from bench import stack
 from bench.benchmarks import query_count
 from bench.dataset import Dataset
 from bench.harness import Result, interleaved, summarise
@@ -135,16 +132,9 @@ def _worker_pids(root: int) -> list[int]:
 def receipts(data: Dataset, *, count: int) -> Result:
     ids = _receipt_requests(data, count)
     media = tempfile.mkdtemp(prefix="bench-media-")
-    env = {**os.environ, "MEDIA_ROOT": media, "LOG_LEVEL": "WARNING"}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "documents", "--pool", "prefork",
-         "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
-        cwd=embedded.PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
     samples: list[tuple[int, int]] = []
-    try:
-        time.sleep(4)  # let the worker connect before the clock starts
+    with stack.celery_worker("documents", pool=("--pool", "prefork", "--concurrency", "1"),
+                             env={"MEDIA_ROOT": media}) as worker:  # fmt: skip
         from worker.tasks.documents import document_render_task
 
         started = time.perf_counter()
@@ -158,10 +148,6 @@ def receipts(data: Dataset, *, count: int) -> Result:
                 break
             time.sleep(0.5)
         worker_seconds = time.perf_counter() - started
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
 
     # baseline: ReportLab alone, in this process, on the same snapshots (up to 2,000 of them)
     payloads = list(Document.objects.filter(pk__in=ids[:2000]).values_list("payload", flat=True))

@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -26,6 +24,7 @@ from django.db import connection
 
 from backend import embedded
 from backend.models import User
+from bench import stack
 from bench.billing import _rss_kb
 from bench.dataset import Dataset
 from bench.harness import Result
@@ -63,16 +62,8 @@ def run(data: Dataset, *, lines: int) -> Result:
                                 currency="USD", invoices=-(-lines // 3), issued_at=ISSUED_AT)  # fmt: skip
     connection.cursor().execute("ANALYZE")
     media = tempfile.mkdtemp(prefix="bench-media-")
-    env = {**os.environ, "MEDIA_ROOT": media, "LOG_LEVEL": "WARNING"}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "exports", "--pool", "solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
-        cwd=embedded.PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
     rss: list[int] = []
-    try:
-        time.sleep(4)  # let the worker connect before the clock starts
+    with stack.celery_worker("exports", pool=("--pool", "solo"), env={"MEDIA_ROOT": media}) as worker:
         spec = ExportSpec(kind="invoice_lines", format="csv", date_from=EXPORT_DAY, date_to=EXPORT_DAY,
                           location=data.location)  # fmt: skip
         started = time.perf_counter()
@@ -85,10 +76,6 @@ def run(data: Dataset, *, lines: int) -> Result:
                 break
             time.sleep(0.2)
         seconds = time.perf_counter() - started
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
     job.refresh_from_db()
     baseline_seconds, baseline_bytes = _copy_baseline(job)
     rows = job.rows or 0

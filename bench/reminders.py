@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import smtplib
-import subprocess
-import sys
 import tempfile
 import time
 from email.message import EmailMessage
@@ -16,9 +13,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from backend import embedded
 from backend.embedded import free_port
 from backend.mailsink import start_sink
+from bench import stack
 from bench.dataset import Dataset
 from bench.harness import Result
 from scheduling.models import Appointment, Reminder, ReminderStatus
@@ -49,31 +46,22 @@ def run(data: Dataset, *, count: int) -> Result:
     directory = Path(tempfile.mkdtemp(prefix="bench-mail-"))
     port = free_port()
     sink = start_sink(directory, port=port)
-    worker = None
     try:
         ids = _create_due(data, count)
-        env = {
-            **os.environ, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(port), "LOG_LEVEL": "WARNING",
-        }  # fmt: skip
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-Q", "reminders",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING", *POOL],
-            cwd=embedded.PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        time.sleep(4)  # let the worker connect before the clock starts
-        from worker.tasks.reminders import reminder_deliver_task
+        env = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
+               "EMAIL_PORT": str(port)}  # fmt: skip
+        with stack.celery_worker("reminders", pool=POOL, env=env):
+            from worker.tasks.reminders import reminder_deliver_task
 
-        started = time.perf_counter()
-        reminders_dispatch(enqueue=reminder_deliver_task.delay, budget_seconds=120)
-        deadline = started + 300
-        while Reminder.objects.filter(pk__in=ids).exclude(status=ReminderStatus.SENT).exists():
-            if time.perf_counter() > deadline:
-                break
-            time.sleep(0.25)
-        worker_seconds = time.perf_counter() - started
-        sent = Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SENT).count()
+            started = time.perf_counter()
+            reminders_dispatch(enqueue=reminder_deliver_task.delay, budget_seconds=120)
+            deadline = started + 300
+            while Reminder.objects.filter(pk__in=ids).exclude(status=ReminderStatus.SENT).exists():
+                if time.perf_counter() > deadline:
+                    break
+                time.sleep(0.25)
+            worker_seconds = time.perf_counter() - started
+            sent = Reminder.objects.filter(pk__in=ids, status=ReminderStatus.SENT).count()
 
         # baseline: the same messages, rendered beforehand, through one smtplib connection
         messages = []
@@ -96,9 +84,6 @@ def run(data: Dataset, *, count: int) -> Result:
                 client.send_message(email)
         baseline_seconds = time.perf_counter() - started
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
         sink.stop()
     rate, baseline_rate = sent / worker_seconds, len(messages) / baseline_seconds
     ratio = rate / baseline_rate

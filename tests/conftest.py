@@ -80,6 +80,13 @@ def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWork
 
 
 @pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """Django storage (documents, exports) in this test's own directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis server of this test's own, which the test may stop and restart."""
     server = RedisServer(tmp_path / "redis").start()

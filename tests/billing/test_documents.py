@@ -26,13 +26,6 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-@pytest.fixture
-def media(settings: DjangoSettings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    return tmp_path / "media"
-
-
 def test_the_golden_receipt_shows_every_required_field() -> None:
     text = pdf_text(render(samples.receipt()))
 

@@ -272,12 +272,6 @@ def test_stream_refuses_a_range_too_large_to_download_directly(ledger: Ledger, s
 # Jobs in-process (the real-worker proofs are in tests/integration/test_export_jobs.py) ----------
 
 
-@pytest.fixture
-def media(settings: DjangoSettings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_job_writes_stores_and_serves_only_its_owner_the_whole_file(
     billing_clinic: Clinic, frozen_now: time_machine.Traveller, media: Path

@@ -33,12 +33,6 @@ RECEIPTS = 12
 
 
 @pytest.fixture
-def media(settings: DjangoSettings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
 def sink(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     port = free_port()
     controller = start_sink(tmp_path / "mail", port=port)

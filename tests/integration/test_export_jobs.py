@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from pytest_django import Settings as DjangoSettings
 from rest_framework.test import APIClient
 
 from bench.ledger import bulk_issued_lines
@@ -25,12 +24,6 @@ from worker.tasks.exports import export_run_task
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 INVOICES = 8_000  # 24,000 lines: a few seconds of XLSX writing
-
-
-@pytest.fixture
-def media(settings: DjangoSettings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
 
 
 @pytest.fixture
