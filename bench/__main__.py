@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from bench import stack
 
@@ -11,6 +12,7 @@ from bench import stack
 def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark the clinic backend against its physical baselines.")
     parser.add_argument("--smoke", action="store_true", help="every benchmark at a tiny size, in seconds")
+    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. 4b,6 (default: all)")
     args = parser.parse_args()
 
     stack.prepare_environment()
@@ -24,23 +26,34 @@ def main() -> int:
     print("generating the benchmark clinic ...", flush=True)
     data = dataset.build(patients=2000 if args.smoke else 6000)
     server = stack.Gunicorn(workers=4).start()
+    client = stack.Client(server.port, data.token)
+    levels: list[dict[str, object]] = []
+
+    def load() -> harness.Result:
+        result, found = benchmarks.load(server.port, data, settings)
+        levels.extend(found)
+        return result
+
+    suite: dict[str, Callable[[], harness.Result]] = {
+        "1": lambda: benchmarks.series_booking(client, data, settings),
+        "2": load,
+        "3": lambda: benchmarks.availability(client, data, settings),
+        "4": lambda: benchmarks.appointment_list(client, data, settings),
+        "4b": lambda: billing.invoice_list(client, data, settings.repeats, settings.warmup),
+        "5": lambda: reminders.run(data, count=200 if args.smoke else 10_000),
+        "6": lambda: billing.receipts(data, count=100 if args.smoke else 10_000),
+        "7": lambda: exports.run(data, lines=30_000 if args.smoke else 1_000_000),
+    }
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(suite)
+    if unknown := [name for name in chosen if name not in suite]:
+        server.stop()
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(suite)}")
     try:
-        client = stack.Client(server.port, data.token)
-        results = [benchmarks.series_booking(client, data, settings)]
-        load_result, levels = benchmarks.load(server.port, data, settings)
-        results += [
-            load_result,
-            benchmarks.availability(client, data, settings),
-            benchmarks.appointment_list(client, data, settings),
-            billing.invoice_list(client, data, settings.repeats, settings.warmup),
-            reminders.run(data, count=200 if args.smoke else 10_000),
-            billing.receipts(data, count=100 if args.smoke else 10_000),
-            exports.run(data, lines=30_000 if args.smoke else 1_000_000),
-        ]
+        results = [suite[name]() for name in chosen]
     finally:
         server.stop()
-    path = harness.write(results, smoke=args.smoke, extra={"gunicorn_workers": server.workers})
-    if not args.smoke:
+    path = harness.write(results, smoke=args.smoke, partial=bool(args.only), extra={"gunicorn_workers": server.workers})
+    if levels and not args.smoke:
         chart.latency_vs_concurrency(levels)
     print()
     print(harness.table(results))

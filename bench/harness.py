@@ -110,9 +110,10 @@ def machine() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def write(results: list[Result], *, smoke: bool, extra: dict[str, Any]) -> Path:
+def write(results: list[Result], *, smoke: bool, extra: dict[str, Any], partial: bool = False) -> Path:
+    """bench/results/latest.json for a full run; smoke.json, or partial.json for ``--only``, otherwise."""
     RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / ("smoke.json" if smoke else "latest.json")
+    target = RESULTS / ("partial.json" if partial else "smoke.json" if smoke else "latest.json")
     payload = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "smoke": smoke,

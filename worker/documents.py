@@ -15,14 +15,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Document, DocumentKind, DocumentStatus, EmailStatus
@@ -44,36 +47,47 @@ def storage_name(document: Document) -> str:
     return f"documents/{document.kind}/{document.public_id}.pdf"
 
 
-def document_render(*, document_id: int) -> str:
-    """Render, store and mark done; safe to run twice. Returns the resulting status."""
-    now = timezone.now()
-    claimed = Document.objects.filter(
-        pk=document_id, status__in=[DocumentStatus.PENDING, DocumentStatus.QUEUED]
-    ).update(status=DocumentStatus.RENDERING, attempts=F("attempts") + 1, updated_at=now)
-    if not claimed:
-        return "not-claimed"
-    document = Document.objects.get(pk=document_id)
+class Rendered(NamedTuple):
+    status: str
+    email_pending: bool = False  # the patient is to get it by email: the caller enqueues that
+
+
+# Claim and load in one statement: the row moves pending/queued -> rendering and comes back.
+CLAIM_SQL = f"""
+UPDATE {Document._meta.db_table} SET status = 'rendering', attempts = attempts + 1, updated_at = %s
+ WHERE id = %s AND status IN ('pending', 'queued')
+RETURNING kind, public_id, payload, attempts, email_status"""  # noqa: S608 - the table name is the model's
+
+
+def document_render(*, document_id: int) -> Rendered:
+    """Render, store and mark done; safe to run twice."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [timezone.now(), document_id])
+        claimed = cursor.fetchone()
+    if claimed is None:
+        return Rendered("not-claimed")
+    kind, public_id, payload, attempts, email_status = claimed
+    document = Document(pk=document_id, kind=kind, public_id=public_id)
     try:
-        pdf = render(document.payload)
+        pdf = render(payload if isinstance(payload, dict) else json.loads(payload))
     except Exception as error:  # a bad snapshot will not render on retry either
-        logger.exception("document %s failed to render", document.pk)
-        Document.objects.filter(pk=document.pk, status=DocumentStatus.RENDERING).update(
+        logger.exception("document %s failed to render", document_id)
+        Document.objects.filter(pk=document_id, status=DocumentStatus.RENDERING).update(
             status=DocumentStatus.FAILED, last_error=str(error)[:2000], updated_at=timezone.now()
         )
-        return DocumentStatus.FAILED
+        return Rendered(DocumentStatus.FAILED)
     name = storage_name(document)
-    if default_storage.exists(name):  # a retry after a crash: same name, same bytes
+    if attempts > 1 and default_storage.exists(name):  # a retry after a crash: same name, same bytes
         default_storage.delete(name)
     stored = default_storage.save(name, ContentFile(pdf))
-    Document.objects.filter(pk=document.pk, status=DocumentStatus.RENDERING).update(
+    now = timezone.now()
+    updated = Document.objects.filter(pk=document_id, status=DocumentStatus.RENDERING).update(
         status=DocumentStatus.DONE, file=stored, checksum=hashlib.sha256(pdf).hexdigest(), size=len(pdf),
-        rendered_at=timezone.now(), last_error="", updated_at=timezone.now(),
+        rendered_at=now, last_error="", updated_at=now,
     )  # fmt: skip
-    return DocumentStatus.DONE
-
-
-def document_wants_email(*, document_id: int) -> bool:
-    return Document.objects.filter(pk=document_id, email_status=EmailStatus.PENDING).exists()
+    if not updated:  # the sweep gave the row to another run meanwhile; that run finishes it
+        return Rendered("not-claimed")
+    return Rendered(DocumentStatus.DONE, email_pending=email_status == EmailStatus.PENDING)
 
 
 def document_email(*, document_id: int) -> str:

@@ -59,8 +59,8 @@ def test_a_payment_writes_its_receipt_request_which_the_worker_renders_stores_an
     document = Document.objects.get(payment__public_id=payment["id"])
     assert (document.kind, document.status, document.email_status) == ("receipt", "pending", "pending")
 
-    assert document_render(document_id=document.pk) == DocumentStatus.DONE
-    assert document_render(document_id=document.pk) == "not-claimed"
+    assert document_render(document_id=document.pk) == (DocumentStatus.DONE, True)  # rendered; email it
+    assert document_render(document_id=document.pk).status == "not-claimed"
     assert document_email(document_id=document.pk) == EmailStatus.SENT
     assert document_email(document_id=document.pk) == "not-claimed"
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from worker.celery import app
 from worker.channels.base import TransientDeliveryError
-from worker.documents import document_email, document_render, document_wants_email, documents_sweep
+from worker.documents import document_email, document_render, documents_sweep
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True)
 def document_render_task(document_id: int) -> str:
-    status = document_render(document_id=document_id)
-    if status == "done" and document_wants_email(document_id=document_id):
+    rendered = document_render(document_id=document_id)
+    if rendered.email_pending:
         document_email_task.apply_async((document_id,), queue="documents")
-    return status
+    return rendered.status
 
 
 @app.task(
