@@ -178,6 +178,9 @@ def package_sales_for(user: Any) -> QuerySet[PackageSale]:
         queryset = PackageSale.objects.filter(patient__user=user)
     else:
         return PackageSale.objects.none()
-    return queryset.select_related("package", "patient", "location", "invoice", "series").annotate(
-        used=Count("consumed")
+    # Meta.ordering does not apply to an aggregated query: order explicitly so pages are stable.
+    return (
+        queryset.select_related("package", "patient", "location", "invoice", "series")
+        .annotate(used=Count("consumed"))
+        .order_by("-sold_at", "-id")
     )

@@ -180,10 +180,15 @@ class AppointmentViewSet(
         )
         return self._output(moved)
 
-    def _transition(self, request: Request, name: str, reason: str = "") -> Response:
+    def _authorized(self, request: Request, name: str) -> Appointment:
+        """The appointment, if the caller may see it (else 404) and make this change (else 403)."""
         appointment = self.get_object()
         if not can_transition(request.user, name):
             raise PermissionDenied(f"Your role may not {name.replace('_', ' ')} appointments.")
+        return appointment
+
+    def _transition(self, request: Request, name: str, reason: str = "") -> Response:
+        appointment = self._authorized(request, name)
         changed = appointment_transition(
             actor=acting_user(request), appointment=appointment, action=name, reason=reason
         )
@@ -225,6 +230,7 @@ class AppointmentViewSet(
     @extend_schema(request=CancelInput, responses=AppointmentOutput)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def cancel(self, request: Request, id: str) -> Response:
+        self._authorized(request, "cancel")  # who may cancel is answered before what they sent
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
         return self._transition(request, "cancel", payload.validated_data["reason"])
