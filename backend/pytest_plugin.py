@@ -20,6 +20,8 @@ TEST_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "0",
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "LOG_LEVEL": "WARNING",
+    # Rate-limit counters per test process (tests that prove the Redis path set it themselves).
+    "CACHE_BACKEND": "locmem",
     # Production settings otherwise; only the static manifest (built by collectstatic) is left out.
     "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }

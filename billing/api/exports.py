@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from backend.audit import client_ip
 from backend.fields import PublicIdField
 from backend.permissions import acting_user
+from backend.throttling import ExportThrottle
 from billing.errors import ExportExpired, ExportNotReady, ExportTooLarge
 from billing.exports.queries import ExportQuery
 from billing.exports.writers import CONTENT_TYPES, count_rows, csv_chunks, write_xlsx
@@ -97,6 +98,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     """Export jobs of the signed-in accountant or admin: each sees and downloads only their own."""
 
     permission_classes = (Accounting,)
+    throttle_classes = (ExportThrottle,)
     serializer_class = ExportOutput
     lookup_field = "public_id"
     lookup_url_kwarg = "id"

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField, zoned
 from backend.idempotency import idempotent_response
 from backend.permissions import IsStaff, acting_user
+from backend.throttling import BookingThrottle
 from scheduling import selectors
 from scheduling.filters import AppointmentFilter
 from scheduling.models import Appointment, Location
@@ -136,6 +137,7 @@ class AppointmentViewSet(
     """Appointments the user may see. Reception and admins book and move; status changes by role."""
 
     permission_classes = (AppointmentAccess,)
+    throttle_classes = (BookingThrottle,)
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_class = AppointmentFilter

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from backend.fields import AwareDateTimeField, PublicIdField
 from backend.idempotency import idempotent_response
 from backend.permissions import ReadOnlyOrAdmin, acting_user
+from backend.throttling import BookingThrottle
 from scheduling import selectors
 from scheduling.api.appointments import AppointmentOutput
 from scheduling.models import (
@@ -126,6 +127,7 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """A series as one unit: its protocol, status and appointments."""
 
     permission_classes = (SeriesAccess,)
+    throttle_classes = (BookingThrottle,)
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     serializer_class = SeriesOutput

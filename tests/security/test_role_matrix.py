@@ -63,7 +63,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("unsubscribe", "GET"): PUBLIC, ("unsubscribe", "POST"): PUBLIC,  # signed single-purpose links
     ("appointment-link", "GET"): PUBLIC, ("appointment-link", "POST"): PUBLIC,
     ("schema", "GET"): PUBLIC, ("api-docs", "GET"): PUBLIC,
-    ("me", "GET"): EVERYONE,
+    ("me", "GET"): EVERYONE, ("auth-logout", "POST"): EVERYONE,
     ("location-opening-hours", "GET"): STAFF, ("location-opening-hours", "PUT"): ONLY_ADMIN,
     ("location-opening-hours", "POST"): ONLY_ADMIN, ("staff-shifts", "POST"): ONLY_ADMIN,
     ("staff-shifts", "GET"): STAFF, ("staff-shifts", "PUT"): ONLY_ADMIN,

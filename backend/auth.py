@@ -1,0 +1,49 @@
+"""API tokens that expire and can be revoked.
+
+A token is valid for ``AUTH_TOKEN_TTL_HOURS`` after it was issued; an
+expired token is deleted when it is next presented (401 ``token_expired``),
+and signing in again issues a fresh one. ``POST /api/v1/auth/logout/``
+revokes the caller's token at once. One token per user (DRF's authtoken), so
+revoking it signs the user out everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+
+
+class TokenExpired(AuthenticationFailed):
+    default_code = "token_expired"
+
+
+def token_expired(token: Token) -> bool:
+    return token.created < timezone.now() - timedelta(hours=settings.AUTH_TOKEN_TTL_HOURS)
+
+
+def token_issue(user: Any) -> Token:
+    """The user's token, replaced by a new one if it has expired."""
+    token = Token.objects.filter(user=user).first()
+    if token is not None and token_expired(token):
+        token.delete()
+        token = None
+    return token or Token.objects.create(user=user)
+
+
+def token_revoke(token: Token) -> None:
+    Token.objects.filter(pk=token.pk).delete()
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+        user, token = super().authenticate_credentials(key)
+        if token_expired(token):
+            token_revoke(token)
+            raise TokenExpired("The token has expired; sign in again.")
+        return user, token
