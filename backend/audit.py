@@ -6,12 +6,18 @@ transaction, so an export that rolls back leaves no audit row claiming it ran.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
 
 from backend.models import AuditEvent, User
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -41,3 +47,109 @@ def audit_record(
         ip=ip,
         details=details or {},
     )
+
+
+# --- Who touched patient data: recorded for every API and admin request on patient records ------------
+#
+# Apps register which routes hold patient data (``audited_routes``) and how to find the patient of one
+# record; ``AuditMiddleware`` writes one event per request on those routes, after the view ran (so the
+# user DRF authenticated is known), denied attempts included (their status is in ``details``).
+
+PatientOf = Callable[[str], UUID | None]
+
+
+@dataclass(frozen=True)
+class AuditedRoute:
+    object_type: str
+    patient_of: PatientOf | None = None  # object id (from the URL) -> the patient's public id
+
+
+AUDITED_ROUTES: dict[str, AuditedRoute | None] = {}
+AUDITED_ADMIN_MODELS: dict[str, AuditedRoute] = {}
+ACTIONS = {"GET": "read", "HEAD": "read", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+
+
+def audited_routes(routes: dict[str, AuditedRoute | None], admin_models: dict[str, AuditedRoute]) -> None:
+    """Register URL-name prefixes (``appointment`` covers ``appointment-cancel``); None marks a prefix as not
+    patient data (``series-template`` under ``series``). Admin models by ``<app_label>_<model>``."""
+    AUDITED_ROUTES.update(routes)
+    AUDITED_ADMIN_MODELS.update(admin_models)
+
+
+def _route_for(name: str) -> tuple[str, AuditedRoute] | None:
+    parts = name.split("-")
+    for size in range(len(parts), 0, -1):
+        prefix = "-".join(parts[:size])
+        if prefix in AUDITED_ROUTES:
+            route = AUDITED_ROUTES[prefix]
+            return (name[len(prefix) + 1 :], route) if route is not None else None
+    return None
+
+
+def _as_uuid(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _api_event(
+    request: HttpRequest, response: HttpResponse, name: str, kwargs: dict[str, Any]
+) -> dict[str, Any] | None:
+    found = _route_for(name)
+    if found is None:
+        return None
+    suffix, route = found
+    object_id = str(kwargs.get("id", kwargs.get("pk", "")))
+    created = getattr(response, "data", None)
+    if not object_id and response.status_code == 201 and isinstance(created, dict) and "id" in created:
+        object_id = str(created["id"])  # what was created
+    action = ACTIONS.get(request.method or "GET") or (suffix if suffix and suffix != "list" else "create")
+    if request.method == "GET" and suffix not in ("", "list", "detail"):
+        action = f"read {suffix}"
+    if object_id and route.patient_of is not None:
+        patient = route.patient_of(object_id)
+    else:
+        patient = _as_uuid(request.GET.get("patient", ""))
+    return {"action": action, "object_type": route.object_type, "object_id": object_id, "patient_id": patient}
+
+
+def _admin_event(request: HttpRequest, name: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    model, _, view = name.rpartition("_")
+    route = AUDITED_ADMIN_MODELS.get(model)
+    if route is None or view not in ("changelist", "change", "delete", "history", "add"):
+        return None
+    object_id = str(kwargs.get("object_id", ""))
+    patient = route.patient_of(object_id) if object_id and route.patient_of else None
+    action = {"changelist": "read", "history": "read"}.get(view) or (
+        "read" if request.method == "GET" else {"change": "update", "delete": "delete", "add": "create"}[view]
+    )
+    return {"action": f"admin {action}", "object_type": route.object_type, "object_id": object_id,
+            "patient_id": patient}  # fmt: skip
+
+
+class AuditMiddleware:
+    """One audit event per API or admin request on patient data (see ``audited_routes``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        match = request.resolver_match
+        user = getattr(request, "user", None)
+        if match is None or match.url_name is None or user is None or not user.is_authenticated:
+            return response
+        if request.path.startswith("/api/"):
+            event = _api_event(request, response, match.url_name, match.kwargs)
+        elif request.path.startswith("/admin/"):
+            event = _admin_event(request, match.url_name, match.kwargs)
+        else:
+            event = None
+        if event is not None and response.status_code < 500:
+            try:
+                audit_record(actor=user, ip=client_ip(request),
+                             details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip
+            except DatabaseError:
+                logger.exception("audit event not recorded for %s %s", request.method, request.path)
+        return response

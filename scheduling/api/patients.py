@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.fields import PublicIdField
-from backend.permissions import acting_user
+from backend.models import AuditEvent
+from backend.permissions import IsAdmin, acting_user
 from scheduling import selectors
 from scheduling.api.setup import GroupDefaultMixin
 from scheduling.filters import PatientFilter
@@ -62,6 +63,17 @@ class ClearanceSerializer(serializers.ModelSerializer):
         read_only_fields = ("recorded_at",)
 
 
+class AccessLogOutput(serializers.Serializer):
+    at = serializers.DateTimeField()
+    username = serializers.CharField(source="actor_username")
+    roles = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    ip = serializers.CharField(allow_null=True)
+    status = serializers.IntegerField(source="details.status", allow_null=True, default=None)
+
+
 class PatientViewSet(viewsets.ModelViewSet):
     serializer_class = PatientSerializer
     permission_classes = (StaffReadPatientWrite,)
@@ -96,3 +108,12 @@ class PatientViewSet(viewsets.ModelViewSet):
             notes=data.get("notes", ""),
         )
         return Response(ClearanceSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=AccessLogOutput(many=True))
+    @action(detail=True, methods=["get"], url_path="access-log", permission_classes=[IsAdmin])
+    def access_log(self, request: Request, id: str) -> Response:
+        """Who saw or changed this patient's records, newest first (admins only)."""
+        patient = self.get_object()
+        events = AuditEvent.objects.filter(patient_id=patient.public_id).order_by("-at", "-id")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(AccessLogOutput(page, many=True).data)

@@ -77,6 +77,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("patient-list", "GET"): EVERYONE, ("patient-list", "POST"): FRONT_DESK,
     ("patient-detail", "GET"): EVERYONE, ("patient-detail", "PUT"): FRONT_DESK,
     ("patient-detail", "PATCH"): FRONT_DESK, ("patient-detail", "DELETE"): NOBODY,  # records are kept
+    ("patient-access-log", "GET"): ONLY_ADMIN,
     ("patient-clearance", "GET"): frozenset({ADMIN, CLINICIAN}),
     ("patient-clearance", "POST"): frozenset({ADMIN, CLINICIAN}),
     ("appointment-list", "GET"): EVERYONE, ("appointment-list", "POST"): FRONT_DESK,
@@ -210,7 +211,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
     for name, _method in EXPECTED:
         prefix = re.sub(
             r"-(detail|list|cancel|confirm|check-in|complete|no-show|start|reminders|clearance|extend|"
-            r"issue|credit-notes|payments|pdf|receipt|refunds|close|download|stream)$",
+            r"issue|credit-notes|payments|pdf|receipt|refunds|close|download|stream|access-log)$",
             "",
             name,
         )
