@@ -12,13 +12,14 @@ PYTEST_ARGS ?= -n 2
 # mypy's Django plugin imports the settings but never connects.
 LINT_ENV := DEBUG=1 DATABASE_URL=postgresql://lint@localhost/lint
 
-.PHONY: help uv install run test lint format bench bench-smoke stop clean
+.PHONY: help uv install run test lint format bench bench-smoke backup restore stop clean
 
 help:
 	@echo "make run    - start API, worker, beat and mail sink with demo data (Ctrl-C stops all)"
 	@echo "make test   - run the whole test suite on real PostgreSQL and Redis"
 	@echo "make lint   - ruff (format check + lint) and mypy"
 	@echo "make bench  - measure the hot paths against their baselines (docs/performance.md)"
+	@echo "make backup - dump the database to var/backups/ (make restore FILE=... puts one back)"
 	@echo "make stop   - stop embedded PostgreSQL/Redis left running"
 
 uv:
@@ -49,6 +50,13 @@ bench: install
 
 bench-smoke: install
 	$(RUN) python -m bench --smoke
+
+backup: install
+	$(RUN) python -m backend.backup dump
+
+restore: install
+	@test -n "$(FILE)" || (echo "usage: make restore FILE=var/backups/clinic-....dump" && exit 2)
+	$(RUN) python -m backend.backup restore "$(FILE)"
 
 stop: install
 	$(RUN) python -m backend.embedded stop
