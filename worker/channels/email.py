@@ -20,12 +20,30 @@ _local = threading.local()
 
 
 def _connection() -> Any:
-    """One SMTP connection per worker thread, reused across messages and reopened when it drops."""
+    """One open SMTP connection per worker thread, reused across messages and reopened when it drops.
+
+    It must be opened here: a backend that is not open connects and disconnects around every send.
+    """
     connection = getattr(_local, "connection", None)
     if connection is None:
         connection = get_connection(fail_silently=False)
+        connection.open()
         _local.connection = connection
     return connection
+
+
+def _send(email: EmailMultiAlternatives) -> None:
+    """Send over the thread's connection; a connection the server closed while idle is reopened once."""
+    for attempt in (1, 2):
+        email.connection = _connection()
+        try:
+            email.send()
+        except smtplib.SMTPServerDisconnected:
+            _reset()
+            if attempt == 2:
+                raise
+        else:
+            return
 
 
 def _reset() -> None:
@@ -48,14 +66,13 @@ def send_email(message: OutgoingMessage) -> str:
         body=message.text,
         to=[message.to],
         headers={"Message-ID": message_id(message.idempotency_key)},
-        connection=_connection(),
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
     for filename, content, mimetype in message.attachments:
         email.attach(filename, content, mimetype)
     try:
-        email.send()
+        _send(email)
     except smtplib.SMTPRecipientsRefused as error:
         raise PermanentDeliveryError(f"recipient refused: {error.recipients}") from error
     except smtplib.SMTPResponseException as error:
