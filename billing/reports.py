@@ -26,6 +26,7 @@ from typing import Any
 from django.db import connection
 
 from backend.money import round_money
+from billing.sql import in_local_range, local, range_params
 
 ZERO = Decimal("0.00")  # amounts are stored with two decimals
 AGING_BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
@@ -46,25 +47,6 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _range(date_from: date, date_to: date, location_ids: Sequence[int]) -> dict[str, Any]:
-    return {
-        "date_from": date_from,
-        "date_to": date_to,
-        "lower": datetime.combine(date_from - timedelta(days=1), time.min, tzinfo=UTC),
-        "upper": datetime.combine(date_to + timedelta(days=2), time.min, tzinfo=UTC),
-        "locations": list(location_ids),
-    }
-
-
-def _local(timestamp: str) -> str:
-    return f"({timestamp} AT TIME ZONE loc.timezone)"
-
-
-def _in_range(timestamp: str) -> str:
-    return (f"{timestamp} >= %(lower)s AND {timestamp} < %(upper)s"
-            f" AND {_local(timestamp)}::date BETWEEN %(date_from)s AND %(date_to)s")  # fmt: skip
-
-
 def _totals(rows: list[dict[str, Any]], keys: Sequence[str], amounts: Sequence[str]) -> list[dict[str, Any]]:
     sums: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
@@ -80,19 +62,19 @@ SELECT month, location_id, location, code, currency,
        sum(billed) AS billed, sum(billed_tax) AS billed_tax, sum(credited) AS credited,
        sum(credited_tax) AS credited_tax
 FROM (
-  SELECT to_char({_local("i.issued_at")}, 'YYYY-MM') AS month, loc.public_id AS location_id, loc.name AS location,
+  SELECT to_char({local("i.issued_at")}, 'YYYY-MM') AS month, loc.public_id AS location_id, loc.name AS location,
          l.code, i.currency, l.amount AS billed, l.tax AS billed_tax, 0.00 AS credited, 0.00 AS credited_tax
     FROM billing_invoiceline l
     JOIN billing_invoice i ON i.id = l.invoice_id
     JOIN scheduling_location loc ON loc.id = i.location_id
-   WHERE i.issued_at IS NOT NULL AND i.location_id = ANY(%(locations)s) AND {_in_range("i.issued_at")}
+   WHERE i.issued_at IS NOT NULL AND i.location_id = ANY(%(locations)s) AND {in_local_range("i.issued_at")}
   UNION ALL
-  SELECT to_char({_local("c.issued_at")}, 'YYYY-MM'), loc.public_id, loc.name, cl.code, c.currency,
+  SELECT to_char({local("c.issued_at")}, 'YYYY-MM'), loc.public_id, loc.name, cl.code, c.currency,
          0.00, 0.00, cl.amount, cl.tax
     FROM billing_creditnoteline cl
     JOIN billing_creditnote c ON c.id = cl.credit_note_id
     JOIN scheduling_location loc ON loc.id = c.location_id
-   WHERE c.location_id = ANY(%(locations)s) AND {_in_range("c.issued_at")}
+   WHERE c.location_id = ANY(%(locations)s) AND {in_local_range("c.issued_at")}
 ) AS movement
 GROUP BY month, location_id, location, code, currency
 ORDER BY month, location, code, currency
@@ -100,7 +82,7 @@ ORDER BY month, location, code, currency
 
 
 def revenue(*, date_from: date, date_to: date, location_ids: Sequence[int]) -> Report:
-    rows = _fetch(REVENUE_SQL, _range(date_from, date_to, location_ids))
+    rows = _fetch(REVENUE_SQL, range_params(date_from, date_to, location_ids))
     for row in rows:
         row["net"] = row["billed"] - row["credited"]
         row["gross"] = row["net"] + row["billed_tax"] - row["credited_tax"]
@@ -112,18 +94,18 @@ def revenue(*, date_from: date, date_to: date, location_ids: Sequence[int]) -> R
 AGING_SQL = f"""
 SELECT loc.public_id AS location_id, loc.name AS location, i.currency, i.number AS invoice_number,
        p.public_id AS patient_id, p.first_name || ' ' || p.last_name AS patient_name,
-       {_local("i.issued_at")}::date AS issue_date,
-       %(as_of)s::date - {_local("i.issued_at")}::date AS days,
+       {local("i.issued_at")}::date AS issue_date,
+       %(as_of)s::date - {local("i.issued_at")}::date AS days,
        i.total
          - coalesce((SELECT sum(c.total) FROM billing_creditnote c
-                      WHERE c.invoice_id = i.id AND {_local("c.issued_at")}::date <= %(as_of)s), 0)
+                      WHERE c.invoice_id = i.id AND {local("c.issued_at")}::date <= %(as_of)s), 0)
          - coalesce((SELECT sum(a.amount) FROM billing_paymentallocation a
-                      WHERE a.invoice_id = i.id AND {_local("a.created_at")}::date <= %(as_of)s), 0) AS balance
+                      WHERE a.invoice_id = i.id AND {local("a.created_at")}::date <= %(as_of)s), 0) AS balance
   FROM billing_invoice i
   JOIN scheduling_location loc ON loc.id = i.location_id
   JOIN scheduling_patient p ON p.id = i.patient_id
  WHERE i.issued_at IS NOT NULL AND i.issued_at < %(upper)s AND i.location_id = ANY(%(locations)s)
-   AND {_local("i.issued_at")}::date <= %(as_of)s
+   AND {local("i.issued_at")}::date <= %(as_of)s
 """
 
 
@@ -160,23 +142,23 @@ def ar_aging(*, as_of: date, location_ids: Sequence[int]) -> Report:
 
 DAILY_CLOSE_SQL = f"""
 WITH days AS (
-  SELECT {_local("pay.received_at")}::date AS day, pay.location_id, pay.currency, pay.method,
+  SELECT {local("pay.received_at")}::date AS day, pay.location_id, pay.currency, pay.method,
          pay.amount AS received, CASE WHEN pay.is_deposit THEN pay.amount ELSE 0.00 END AS deposits,
          0.00 AS refunded, 0.00 AS applied, 1 AS payments, 0 AS refunds
     FROM billing_payment pay JOIN scheduling_location loc ON loc.id = pay.location_id
-   WHERE pay.location_id = ANY(%(locations)s) AND {_in_range("pay.received_at")}
+   WHERE pay.location_id = ANY(%(locations)s) AND {in_local_range("pay.received_at")}
   UNION ALL
-  SELECT {_local("r.refunded_at")}::date, pay.location_id, pay.currency, pay.method, 0.00, 0.00, r.amount, 0.00, 0, 1
+  SELECT {local("r.refunded_at")}::date, pay.location_id, pay.currency, pay.method, 0.00, 0.00, r.amount, 0.00, 0, 1
     FROM billing_refund r
     JOIN billing_payment pay ON pay.id = r.payment_id
     JOIN scheduling_location loc ON loc.id = pay.location_id
-   WHERE pay.location_id = ANY(%(locations)s) AND {_in_range("r.refunded_at")}
+   WHERE pay.location_id = ANY(%(locations)s) AND {in_local_range("r.refunded_at")}
   UNION ALL
-  SELECT {_local("a.created_at")}::date, i.location_id, i.currency, NULL, 0.00, 0.00, 0.00, a.amount, 0, 0
+  SELECT {local("a.created_at")}::date, i.location_id, i.currency, NULL, 0.00, 0.00, 0.00, a.amount, 0, 0
     FROM billing_paymentallocation a
     JOIN billing_invoice i ON i.id = a.invoice_id
     JOIN scheduling_location loc ON loc.id = i.location_id
-   WHERE i.location_id = ANY(%(locations)s) AND {_in_range("a.created_at")}
+   WHERE i.location_id = ANY(%(locations)s) AND {in_local_range("a.created_at")}
 )
 SELECT days.day, loc.public_id AS location_id, loc.name AS location, days.currency, days.method,
        sum(received) AS received, sum(deposits) AS deposits, sum(refunded) AS refunded, sum(applied) AS applied,
@@ -190,7 +172,7 @@ SELECT days.day, loc.public_id AS location_id, loc.name AS location, days.curren
 def daily_close(*, date_from: date, date_to: date, location_ids: Sequence[int]) -> Report:
     """One row per day, location and currency: takings by method, refunds, deposits, applied to invoices."""
     by_day: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for part in _fetch(DAILY_CLOSE_SQL, _range(date_from, date_to, location_ids)):
+    for part in _fetch(DAILY_CLOSE_SQL, range_params(date_from, date_to, location_ids)):
         key = (part["day"], part["location_id"], part["currency"])
         row = by_day.setdefault(key, {
             "date": part["day"], "location_id": part["location_id"], "location": part["location"],
@@ -214,15 +196,15 @@ def daily_close(*, date_from: date, date_to: date, location_ids: Sequence[int]) 
 PACKAGE_LIABILITY_SQL = f"""
 SELECT s.public_id AS sale_id, loc.public_id AS location_id, loc.name AS location,
        p.public_id AS patient_id, p.first_name || ' ' || p.last_name AS patient_name, pk.name AS package,
-       {_local("s.sold_at")}::date AS sold_on, s.sessions, s.price, s.currency,
+       {local("s.sold_at")}::date AS sold_on, s.sessions, s.price, s.currency,
        (SELECT count(*) FROM billing_packagesession u
-         WHERE u.sale_id = s.id AND {_local("u.consumed_at")}::date <= %(as_of)s)::int AS used
+         WHERE u.sale_id = s.id AND {local("u.consumed_at")}::date <= %(as_of)s)::int AS used
   FROM billing_packagesale s
   JOIN billing_package pk ON pk.id = s.package_id
   JOIN scheduling_location loc ON loc.id = s.location_id
   JOIN scheduling_patient p ON p.id = s.patient_id
- WHERE s.location_id = ANY(%(locations)s) AND {_local("s.sold_at")}::date <= %(as_of)s
-   AND (s.closed_at IS NULL OR {_local("s.closed_at")}::date > %(as_of)s)
+ WHERE s.location_id = ANY(%(locations)s) AND {local("s.sold_at")}::date <= %(as_of)s
+   AND (s.closed_at IS NULL OR {local("s.closed_at")}::date > %(as_of)s)
  ORDER BY loc.name, sold_on, s.id
 """
 

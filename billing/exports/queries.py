@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 
 from billing.models import ExportFormat, ExportKind
+from billing.sql import in_local_range, local_date, range_params
 
 TEXT, MONEY, DECIMAL, DATE, INTEGER = "text", "money", "decimal", "date", "integer"
 IMPORT_FORMATS = (ExportFormat.QUICKBOOKS, ExportFormat.XERO)
@@ -66,21 +67,12 @@ class ExportQuery:
         return f"SELECT count(*)\n{self.source}"
 
 
-def _local_date(timestamp: str) -> str:
-    return f"({timestamp} AT TIME ZONE loc.timezone)::date"
-
-
 def _in_range(timestamp: str, location_column: str) -> str:
-    """The local-date range filter; the plain UTC bounds (a day wider each side) let an index help."""
-    return (
-        f"{timestamp} >= %(lower)s AND {timestamp} < %(upper)s"
-        f" AND {_local_date(timestamp)} BETWEEN %(date_from)s AND %(date_to)s"
-        f" AND {location_column} = ANY(%(locations)s)"
-    )
+    return f"{in_local_range(timestamp)} AND {location_column} = ANY(%(locations)s)"
 
 
 PATIENT_NAME = "p.first_name || ' ' || p.last_name"
-ISSUE_DATE = _local_date("i.issued_at")
+ISSUE_DATE = local_date("i.issued_at")
 INVOICE_PAID = "(SELECT coalesce(sum(a.amount), 0) FROM billing_paymentallocation a WHERE a.invoice_id = i.id)"
 INVOICE_CREDITED = "(SELECT coalesce(sum(c.total), 0) FROM billing_creditnote c WHERE c.invoice_id = i.id)"
 
@@ -142,7 +134,7 @@ LINES_ORDER = "i.issued_at, i.id, l.position, l.id"
 # Payments and refunds in one ledger: a refund is a row of its own with a negative amount.
 PAYMENTS = (
     Column("type", "m.type"),
-    Column("date", _local_date("m.at"), DATE),
+    Column("date", local_date("m.at"), DATE),
     Column("location", "loc.name"),
     Column("patient_id", "p.public_id"),
     Column("patient_name", PATIENT_NAME),
@@ -171,7 +163,7 @@ WHERE {_in_range("m.at", "pay.location_id")}"""
 
 CREDIT_NOTES = (
     Column("credit_note_number", "c.number"),
-    Column("issue_date", _local_date("c.issued_at"), DATE),
+    Column("issue_date", local_date("c.issued_at"), DATE),
     Column("invoice_number", "i.number"),
     Column("location", "loc.name"),
     Column("patient_id", "p.public_id"),
@@ -241,13 +233,7 @@ XERO = (
 
 def export_query(*, kind: str, format: str, date_from: date, date_to: date, location_ids: Sequence[int]) -> ExportQuery:
     """The query for one export; ``location_ids`` are the locations it may include (already scoped)."""
-    params = {
-        "date_from": date_from,
-        "date_to": date_to,
-        "lower": datetime.combine(date_from - timedelta(days=1), time.min, tzinfo=UTC),
-        "upper": datetime.combine(date_to + timedelta(days=2), time.min, tzinfo=UTC),
-        "locations": list(location_ids),
-    }
+    params = range_params(date_from, date_to, location_ids)
     if format == ExportFormat.QUICKBOOKS:
         params["date_format"] = settings.EXPORT_QUICKBOOKS_DATE_FORMAT
         return ExportQuery(QUICKBOOKS, LINES_SOURCE, LINES_ORDER, params)
