@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 import time_machine
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, OperationalError, connection, connections
 
 from backend.errors import ApplicationError
 from scheduling.models import Appointment, Patient
@@ -183,11 +183,18 @@ def test_the_database_alone_refuses_overlaps_from_concurrent_raw_inserts(
             )
         except IntegrityError as error:
             return constraint_kind(error) or "other"
+        except OperationalError as error:
+            # Concurrent exclusion checks can wait on each other; PostgreSQL breaks the cycle by aborting
+            # one side (40P01). That is a refusal too. (The booking services take advisory locks first,
+            # so their writers never meet this.)
+            sqlstate = getattr(error.__cause__, "sqlstate", None)
+            return "deadlock" if sqlstate == "40P01" else f"error: {error!r}"
         return "inserted"
 
     outcomes = run_at_once(insert)
 
-    assert outcomes == Counter({"inserted": 1, "resource": THREADS - 1})
+    assert outcomes["inserted"] == 1
+    assert set(outcomes) <= {"inserted", "resource", "deadlock"}, outcomes  # every other writer was refused
     assert overlapping_active_pairs("resource_id") == 0
 
 
