@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from rest_framework import exceptions as drf_exceptions
@@ -171,6 +171,14 @@ def problem_for_exception(exc: Exception) -> tuple[int, dict[str, Any]] | None:
             status=503,
             code="service_unavailable",
             detail="The database is not reachable right now; nothing was changed. Try again shortly.",
+        )
+    if isinstance(exc, DataError):
+        # PostgreSQL refused a value the application let through (found by fuzzing: a UTC offset of -23:57,
+        # valid in Python, is out of PostgreSQL's range). The request is at fault, and nothing was written.
+        logger.warning("data error reached a view: %s", exc)
+        reason = str(exc).splitlines()[0] if str(exc) else "out of range"
+        return 400, problem(
+            status=400, code="validation_error", detail=f"A value is outside what the database accepts: {reason}."
         )
     if isinstance(exc, DatabaseError):
         logger.error("unexpected database error reached a view: %s", exc)

@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.schema.add_problem_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ResourceKindEnum": "scheduling.models.ResourceKind",
         "StaffRoleEnum": "scheduling.models.StaffRole",
