@@ -17,6 +17,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.money import money_text
+
 
 @extend_schema_field(OpenApiTypes.UUID)
 class PublicIdField(serializers.RelatedField):
@@ -157,7 +159,7 @@ class MoneyField(serializers.Field):
         return value
 
     def to_representation(self, value: Decimal) -> str:
-        return format(value, "f")
+        return money_text(value)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "1"})

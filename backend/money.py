@@ -24,6 +24,11 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[currency])
 
 
+def money_text(amount: Decimal) -> str:
+    """An amount as the API, documents and reports write it: plain digits, never an exponent ("450.00")."""
+    return format(amount, "f")
+
+
 def round_money(amount: Decimal | int, currency: str) -> Decimal:
     """``amount`` rounded half-up to ``currency``'s minor unit. Floats are refused."""
     if isinstance(amount, bool) or not isinstance(amount, (Decimal, int)):

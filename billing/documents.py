@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
-from backend.money import round_money
+from backend.money import money_text, round_money
 from billing.models import (
     CreditNote,
     CreditNoteLine,
@@ -39,10 +39,6 @@ PLACE_OF_SERVICE = "11 (Office)"
 def digest(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _money(value: Decimal) -> str:
-    return format(value, "f")
 
 
 def _when(instant: datetime, zone: ZoneInfo) -> str:
@@ -85,7 +81,7 @@ def receipt_payload(payment: Payment) -> dict[str, Any]:
         "clinic": clinic_block(location),
         "patient": patient_block(payment.patient),
         "received_at": _when(payment.received_at, location.zone),
-        "amount": _money(payment.amount),
+        "amount": money_text(payment.amount),
         "currency": payment.currency,
         "method": payment.get_method_display(),
         "reference": payment.reference,
@@ -103,7 +99,7 @@ def refund_receipt_payload(refund: Refund) -> dict[str, Any]:
         "clinic": clinic_block(location),
         "patient": patient_block(payment.patient),
         "refunded_at": _when(refund.refunded_at, location.zone),
-        "amount": _money(refund.amount),
+        "amount": money_text(refund.amount),
         "currency": payment.currency,
         "method": payment.get_method_display(),
         "reason": refund.reason,
@@ -121,11 +117,11 @@ def _line(line: InvoiceLine) -> dict[str, Any]:
         "ndc_units": line.ndc_units,
         "service_date": line.service_date.isoformat() if line.service_date else None,
         "quantity": format(line.quantity.normalize(), "f"),
-        "unit_price": _money(line.unit_price),
+        "unit_price": money_text(line.unit_price),
         "tax_rate": format(line.tax_rate.normalize(), "f"),
-        "amount": _money(line.amount),
-        "tax": _money(line.tax),
-        "total": _money(line.total),
+        "amount": money_text(line.amount),
+        "tax": money_text(line.tax),
+        "total": money_text(line.total),
     }
 
 
@@ -140,9 +136,9 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
         "issued_at": _when(invoice.issued_at, location.zone),
         "currency": invoice.currency,
         "lines": [_line(line) for line in invoice.lines.order_by("position", "id")],
-        "subtotal": _money(invoice.subtotal),
-        "tax_total": _money(invoice.tax_total),
-        "total": _money(invoice.total),
+        "subtotal": money_text(invoice.subtotal),
+        "tax_total": money_text(invoice.tax_total),
+        "total": money_text(invoice.total),
         "notes": invoice.notes,
     }
 
@@ -173,7 +169,7 @@ def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, 
         services.append({
             "date": line.service_date.isoformat() if line.service_date else "",
             "code": line.code, "modifier": line.modifier, "description": line.description, "ndc": line.ndc,
-            "units": format(line.quantity.normalize(), "f"), "charge": _money(line.total - line.credited),
+            "units": format(line.quantity.normalize(), "f"), "charge": money_text(line.total - line.credited),
             "provider": _provider(line.provider), "invoice": line.invoice.number,
         })  # fmt: skip
     for session in sessions:
@@ -181,7 +177,7 @@ def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, 
         services.append({
             "date": local_date(session.appointment.start, session.appointment.location.zone).isoformat(),
             "code": sale.package.code, "modifier": "", "description": f"{sale.package.name}: session", "ndc": "",
-            "units": "1", "charge": _money(round_money(sale.price / sale.sessions, sale.currency)),
+            "units": "1", "charge": money_text(round_money(sale.price / sale.sessions, sale.currency)),
             "provider": None, "invoice": sale.invoice.number,
         })  # fmt: skip
     if not services:
@@ -219,7 +215,7 @@ def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, 
                 "date": local_date(payment.received_at, zone).isoformat(),
                 "method": payment.get_method_display(),
                 "reference": payment.reference,
-                "amount": _money(payment.amount),
+                "amount": money_text(payment.amount),
                 "invoice": payment.invoice.number if payment.invoice else None,
             }
             for payment in payments
@@ -229,12 +225,12 @@ def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, 
                 "date": local_date(refund.refunded_at, zone).isoformat(),
                 "method": "Refund",
                 "reference": refund.reason,
-                "amount": _money(-refund.amount),
+                "amount": money_text(-refund.amount),
                 "invoice": None,
             }
             for refund in refunds
         ],
         "credit_notes": [note.number for note in credit_notes.order_by("issued_at")],
-        "total_charges": _money(total_charges),
-        "total_paid": _money(total_paid - total_refunded),
+        "total_charges": money_text(total_charges),
+        "total_paid": money_text(total_paid - total_refunded),
     }

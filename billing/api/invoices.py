@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from backend.fields import MoneyField, PublicIdField, QuantityField, zoned
 from backend.idempotency import idempotent_response
+from backend.money import money_text
 from backend.permissions import acting_user
 from billing import selectors
 from billing.api.documents import PDF_RESPONSES, document_response
@@ -35,10 +36,6 @@ from billing.services.payments import payment_record
 from scheduling import selectors as scheduling_selectors
 
 # --- output ----------------------------------------------------------------------------------
-
-
-def _money(value: Decimal) -> str:
-    return format(value, "f")
 
 
 class InvoiceLineOutput(serializers.Serializer):
@@ -108,19 +105,19 @@ class InvoiceOutput(serializers.Serializer):
             "issued_at": zoned(invoice.issued_at, zone),
             "currency": invoice.currency,
             "lines": [_line(line) for line in invoice.detail_lines],  # type: ignore[attr-defined]
-            "subtotal": _money(invoice.subtotal),
-            "tax_total": _money(invoice.tax_total),
-            "total": _money(invoice.total),
-            "credited": _money(invoice.credited),  # type: ignore[attr-defined]
-            "paid": _money(invoice.paid),  # type: ignore[attr-defined]
-            "balance": _money(invoice.balance),  # type: ignore[attr-defined]
+            "subtotal": money_text(invoice.subtotal),
+            "tax_total": money_text(invoice.tax_total),
+            "total": money_text(invoice.total),
+            "credited": money_text(invoice.credited),  # type: ignore[attr-defined]
+            "paid": money_text(invoice.paid),  # type: ignore[attr-defined]
+            "balance": money_text(invoice.balance),  # type: ignore[attr-defined]
             "notes": invoice.notes,
             "credit_notes": [
                 {
                     "id": str(note["public_id"]),
                     "number": note["number"],
                     "reason": note["reason"],
-                    "total": _money(note["total"]),
+                    "total": money_text(note["total"]),
                     "issued_at": zoned(note["issued_at"], zone),
                 }
                 for note in invoice.detail_credit_notes  # type: ignore[attr-defined]
@@ -145,11 +142,11 @@ def _line(line: dict[str, Any]) -> dict[str, Any]:
         "service_date": line["service_date"].isoformat() if line["service_date"] else None,
         "appointment": str(appointment) if appointment else None,
         "quantity": format(line["quantity"].normalize(), "f"),
-        "unit_price": _money(line["unit_price"]),
+        "unit_price": money_text(line["unit_price"]),
         "tax_rate": format(line["tax_rate"].normalize(), "f"),
-        "amount": _money(line["amount"]),
-        "tax": _money(line["tax"]),
-        "total": _money(line["total"]),
+        "amount": money_text(line["amount"]),
+        "tax": money_text(line["tax"]),
+        "total": money_text(line["total"]),
     }
 
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from backend.fields import MoneyField, PublicIdField, zoned
 from backend.idempotency import idempotent_response
 from backend.models import User
+from backend.money import money_text
 from backend.permissions import acting_user
 from billing import selectors
 from billing.api.documents import PDF_RESPONSES, document_response
@@ -96,7 +97,7 @@ def refund_data(refund: Refund, zone: Any, request: Request | None) -> dict[str,
     url = f"/api/v1/refunds/{refund.public_id}/receipt/"
     return {
         "id": str(refund.public_id),
-        "amount": format(refund.amount, "f"),
+        "amount": money_text(refund.amount),
         "reason": refund.reason,
         "refunded_at": zoned(refund.refunded_at, zone),
         "receipt": _link(_receipt_of(refund), url, request),
@@ -114,14 +115,14 @@ def payment_data(payment: Payment, request: Request | None) -> dict[str, Any]:
         "patient": str(payment.patient.public_id),
         "location": str(payment.location.public_id),
         "is_deposit": payment.is_deposit,
-        "amount": format(payment.amount, "f"),
+        "amount": money_text(payment.amount),
         "currency": payment.currency,
         "method": payment.method,
         "reference": payment.reference,
         "received_at": zoned(payment.received_at, zone),
-        "applied": format(payment.applied, "f"),  # type: ignore[attr-defined]
-        "refunded": format(payment.refunded, "f"),  # type: ignore[attr-defined]
-        "unapplied": format(payment.unapplied, "f"),  # type: ignore[attr-defined]
+        "applied": money_text(payment.applied),  # type: ignore[attr-defined]
+        "refunded": money_text(payment.refunded),  # type: ignore[attr-defined]
+        "unapplied": money_text(payment.unapplied),  # type: ignore[attr-defined]
         "receipt": _link(_receipt_of(payment), url, request),
         "refunds": [refund_data(refund, zone, request) for refund in payment.refunds.all()],
     }

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from backend.audit import audit_record, client_ip
 from backend.fields import PublicIdField
+from backend.money import money_text
 from backend.permissions import HasRole, acting_user
 from backend.roles import Role
 from billing import reports
@@ -32,7 +33,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def plain(value: Any) -> Any:
     """JSON-safe values: money and ids as strings, dates in ISO 8601, nested rows likewise."""
-    if isinstance(value, Decimal | UUID):
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, UUID):
         return str(value)
     if isinstance(value, date):
         return value.isoformat()

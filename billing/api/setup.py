@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from backend.fields import MoneyField, PublicIdField, QuantityField
 from backend.idempotency import idempotent_response
-from backend.money import round_money
+from backend.money import money_text, round_money
 from backend.permissions import acting_user
 from billing import selectors
 from billing.errors import InvalidAmount
@@ -175,9 +175,9 @@ def sale_data(sale: PackageSale) -> dict[str, Any]:
         "sessions": sale.sessions,
         "used": used,
         "remaining": sale.sessions - used,
-        "price": format(sale.price, "f"),
+        "price": money_text(sale.price),
         "currency": sale.currency,
-        "unused_value": format(unused_value(sale, used), "f") if sale.status == "active" else "0",
+        "unused_value": money_text(unused_value(sale, used)) if sale.status == "active" else "0",
         "status": sale.status,
     }
 
