@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from backend.errors import ApplicationError
 from backend.permissions import acting_user
+from billing.api.ranges import DateRange
 from billing.models import Document, DocumentStatus
 from billing.permissions import ReadBilling
 from billing.services.documents import superbill_request
@@ -63,14 +64,6 @@ def document_response(document: Document) -> HttpResponseBase:
     return pending
 
 
-# "from" is a Python keyword, so the query serializer is built with type().
-SuperbillQuery = type(
-    "SuperbillQuery",
-    (serializers.Serializer,),
-    {"from": serializers.DateField(), "to": serializers.DateField(), "__doc__": "A superbill's period."},
-)
-
-
 class SuperbillView(APIView):
     """A patient's superbill for a date range: the PDF, or 202 while it renders."""
 
@@ -84,7 +77,7 @@ class SuperbillView(APIView):
         responses=PDF_RESPONSES,
     )
     def get(self, request: Request, id: str) -> HttpResponseBase:
-        query = SuperbillQuery(data=request.query_params)
+        query = DateRange(data=request.query_params)
         query.is_valid(raise_exception=True)
         patient = get_object_or_404(patients_for(request.user), public_id=id)
         document = superbill_request(

@@ -21,30 +21,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.audit import client_ip
-from backend.fields import PublicIdField
 from backend.permissions import acting_user
 from backend.throttling import ExportThrottle
+from billing.api.ranges import LocationDateRange
 from billing.errors import ExportExpired, ExportNotReady, ExportTooLarge
 from billing.exports.queries import ExportQuery
 from billing.exports.writers import CONTENT_TYPES, count_rows, csv_chunks, write_xlsx
 from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus
 from billing.permissions import Accounting
 from billing.services.exports import ExportSpec, export_downloaded, export_request, export_stream_query
-from scheduling.selectors import locations_for
 
-ExportFields = type(
-    "ExportFields",
-    (serializers.Serializer,),
-    {
-        "__doc__": "What to export: kind, format, an inclusive range of local dates, optionally one location.",
-        "kind": serializers.ChoiceField(choices=ExportKind.choices),
-        "format": serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.CSV),
-        "from": serializers.DateField(),
-        "to": serializers.DateField(),
-        "location": PublicIdField(name="location", scope=locations_for, required=False, allow_null=True),
-        "bom": serializers.BooleanField(default=False, help_text="Start CSV with a UTF-8 byte order mark (Excel)"),
-    },
-)
+
+class ExportFields(LocationDateRange):
+    """What to export: kind, format, an inclusive range of local dates, optionally one location."""
+
+    kind = serializers.ChoiceField(choices=ExportKind.choices)
+    format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.CSV)
+    bom = serializers.BooleanField(default=False, help_text="Start CSV with a UTF-8 byte order mark (Excel)")
 
 
 def spec_from(data: dict[str, Any]) -> ExportSpec:

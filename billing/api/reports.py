@@ -24,6 +24,7 @@ from backend.money import money_text
 from backend.permissions import HasRole, acting_user
 from backend.roles import Role
 from billing import reports
+from billing.api.ranges import LocationDateRange
 from billing.permissions import Accounting
 from billing.services.exports import export_location_ids
 from scheduling.selectors import locations_for
@@ -84,13 +85,6 @@ class ReportCSVRenderer(BaseRenderer):
         return text.getvalue().encode()
 
 
-RangeQuery = type("RangeQuery", (serializers.Serializer,), {
-    "__doc__": "An inclusive range of local dates, optionally one location.",
-    "from": serializers.DateField(), "to": serializers.DateField(),
-    "location": PublicIdField(name="location", scope=locations_for, required=False, allow_null=True),
-})  # fmt: skip
-
-
 class AsOfQuery(serializers.Serializer):
     as_of = serializers.DateField(required=False, help_text="End of this local day; today by default")
     location = PublicIdField(name="location", scope=locations_for, required=False, allow_null=True)
@@ -106,7 +100,7 @@ ReportOutput = inline_serializer("ReportOutput", {
 class ReportView(APIView):
     permission_classes: tuple[type[BasePermission], ...] = (Accounting,)
     renderer_classes = (JSONRenderer, ReportCSVRenderer)
-    query_class: type[serializers.Serializer] = RangeQuery
+    query_class: type[serializers.Serializer] = LocationDateRange
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if response.status_code >= 400:  # errors keep the JSON problem format whatever was asked for
@@ -139,7 +133,7 @@ def _as_of(params: dict[str, Any]) -> date:
 class RevenueReportView(ReportView):
     """Billed and credited by month, location and billing code (net and gross of tax)."""
 
-    @extend_schema(parameters=[RangeQuery], responses=ReportOutput)
+    @extend_schema(parameters=[LocationDateRange], responses=ReportOutput)
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -165,7 +159,7 @@ class DailyCloseReportView(ReportView):
 
     permission_classes = (HasRole.of(Role.ADMIN, Role.ACCOUNTANT, Role.RECEPTION),)
 
-    @extend_schema(parameters=[RangeQuery], responses=ReportOutput)
+    @extend_schema(parameters=[LocationDateRange], responses=ReportOutput)
     def get(self, request: Request) -> Response:
         return super().get(request)
 
