@@ -11,6 +11,7 @@ from the rows (``billing.selectors``), never typed in.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -649,7 +650,10 @@ class ExportJob(PublicIdModel):
 
     @property
     def filename(self) -> str:
-        suffix = {ExportFormat.CSV: ".csv", ExportFormat.XLSX: ".xlsx"}.get(
-            ExportFormat(self.format), f"-{self.format}.csv"
-        )
-        return f"{self.kind}-{self.date_from}-to-{self.date_to}{suffix}"
+        return export_filename(self.kind, self.format, self.date_from, self.date_to)
+
+
+def export_filename(kind: str, format: str, date_from: date, date_to: date) -> str:
+    """``invoice_lines-2026-10-01-to-2026-10-31.csv``; the import formats say which product they are for."""
+    suffix = {ExportFormat.CSV: ".csv", ExportFormat.XLSX: ".xlsx"}.get(ExportFormat(format), f"-{format}.csv")
+    return f"{kind}-{date_from}-to-{date_to}{suffix}"

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -26,7 +25,7 @@ from backend.throttling import ExportThrottle
 from billing.api.ranges import LocationDateRange
 from billing.errors import ExportExpired, ExportNotReady, ExportTooLarge
 from billing.exports.queries import ExportQuery
-from billing.exports.writers import CONTENT_TYPES, count_rows, csv_chunks, write_xlsx
+from billing.exports.writers import CONTENT_TYPES, count_rows, csv_chunks, request_cursor, write_xlsx
 from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus
 from billing.permissions import Accounting
 from billing.services.exports import ExportSpec, export_downloaded, export_request, export_stream_query
@@ -76,8 +75,7 @@ class ExportOutput(serializers.Serializer):
 
 
 def _stream_csv(query: ExportQuery, *, bom: bool) -> Iterator[bytes]:
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    with request_cursor() as cursor:
         for data, _rows in csv_chunks(cursor, query, bom=bom):
             yield data
 
@@ -142,8 +140,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         fields.is_valid(raise_exception=True)
         spec = spec_from(fields.validated_data)
         query = export_stream_query(actor=acting_user(request), spec=spec, ip=client_ip(request))
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
+        with request_cursor() as cursor:
             rows = count_rows(cursor, query)
         if rows > settings.EXPORT_STREAM_MAX_ROWS:
             raise ExportTooLarge(
@@ -151,15 +148,14 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
                 "POST /api/v1/exports/ to run it in the background.",
                 extra={"rows": rows},
             )
-        job = ExportJob(kind=spec.kind, format=spec.format, date_from=spec.date_from, date_to=spec.date_to)
         content_type = CONTENT_TYPES[ExportFormat(spec.format)]
         if spec.format == ExportFormat.XLSX:
             out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-            with connection.connection.cursor() as cursor:
+            with request_cursor() as cursor:
                 write_xlsx(out, cursor, query, _noop)
             out.seek(0)
-            return FileResponse(out, as_attachment=True, filename=job.filename, content_type=content_type)
+            return FileResponse(out, as_attachment=True, filename=spec.filename, content_type=content_type)
         response = StreamingHttpResponse(_stream_csv(query, bom=spec.bom), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{job.filename}"'
+        response["Content-Disposition"] = f'attachment; filename="{spec.filename}"'
         response["Cache-Control"] = "private, no-store"
         return response

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import psycopg
+from django.db import connection
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -36,6 +37,13 @@ CONTENT_TYPES = {
     ExportFormat.XERO: "text/csv; charset=utf-8",
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def request_cursor() -> psycopg.Cursor[Any]:
+    """A psycopg cursor on Django's own connection (``COPY`` and single-row streaming need psycopg's API)."""
+    connection.ensure_connection()
+    cursor: psycopg.Cursor[Any] = connection.connection.cursor()
+    return cursor
 
 
 def count_rows(cursor: psycopg.Cursor[Any], query: ExportQuery) -> int:

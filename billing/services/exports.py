@@ -20,7 +20,7 @@ from backend.models import User
 from backend.outbox import enqueue_on_commit
 from billing.errors import ExportRefused
 from billing.exports.queries import IMPORT_FORMATS, IMPORT_KINDS, ExportQuery, export_query
-from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus
+from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus, export_filename
 from scheduling.models import Location
 from scheduling.selectors import locations_for
 
@@ -36,6 +36,10 @@ class ExportSpec:
     date_to: date
     location: Location | None = None
     bom: bool = False
+
+    @property
+    def filename(self) -> str:
+        return export_filename(self.kind, self.format, self.date_from, self.date_to)
 
     def describe(self) -> dict[str, object]:
         return {

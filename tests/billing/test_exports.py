@@ -15,13 +15,12 @@ import openpyxl
 import pytest
 import time_machine
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 from pytest_django import Settings as DjangoSettings
 
 from backend.models import AuditEvent
 from billing.exports.queries import export_query
-from billing.exports.writers import BOM, write_export
+from billing.exports.writers import BOM, count_rows, request_cursor, write_export
 from billing.models import CreditNote, ExportJob, ExportStatus, InvoiceLine, Payment, Refund
 from tests.billing.exports_ledger import FIRST_DAY, Ledger, build_ledger
 from tests.scheduling.conftest import Clinic
@@ -48,8 +47,7 @@ def export_bytes(ledger: Ledger, kind: str, fmt: str = "csv", *, bom: bool = Fal
                          location_ids=[ledger.clinic.location.pk])  # fmt: skip
     out = io.BytesIO()
     seen: list[int] = []
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    with request_cursor() as cursor:
         rows = write_export(out, cursor, query, format=fmt, bom=bom, on_progress=seen.append)
     assert seen == sorted(seen)
     assert seen[-1] == rows
@@ -182,15 +180,13 @@ def test_quickbooks_and_xero_files_use_their_import_column_sets(ledger: Ledger, 
 def test_a_range_means_the_locations_local_days(ledger: Ledger) -> None:
     query = export_query(kind="invoices", format="csv", date_from=FIRST_DAY, date_to=FIRST_DAY,
                          location_ids=[ledger.clinic.location.pk])  # fmt: skip
-    connection.ensure_connection()
     out = io.BytesIO()
-    with connection.connection.cursor() as cursor:
+    with request_cursor() as cursor:
         write_export(out, cursor, query, format="csv", bom=False, on_progress=lambda rows: None)
     assert [row["invoice_number"] for row in read_csv(out.getvalue())] == [ledger.awkward.number]
     nowhere = export_query(kind="invoices", format="csv", date_from=FIRST_DAY, date_to=LAST_DAY, location_ids=[])
-    with connection.connection.cursor() as cursor:
-        cursor.execute(nowhere.count_sql, nowhere.params)
-        assert cursor.fetchone() == (0,)
+    with request_cursor() as cursor:
+        assert count_rows(cursor, nowhere) == 0
 
 
 # The API --------------------------------------------------------------------------------------
