@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 import pytest
 import time_machine
 from rest_framework.test import APIClient
 
 from backend.roles import Role
-from billing.models import Package, Payment
-from billing.services.payments import refund_record
-from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
 from tests.factories import UserFactory
-from tests.scheduling.conftest import Clinic, make_clinic, ny
+from tests.scheduling.conftest import Clinic, make_clinic
+from tests.security.records import patient_records
 
 ERROR_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
 
@@ -22,25 +17,9 @@ ERROR_FIELDS = {"type", "title", "status", "detail", "code", "errors"}
 @pytest.fixture
 def others_records(clinic: Clinic, frozen_now: time_machine.Traveller) -> list[str]:
     """URLs of every kind of record belonging to clinic.patient (whom the attacker is not)."""
-    add_fee_schedule(clinic)
-    reception = clinic.client(clinic.reception)
-    invoice = issued_invoice(clinic)
-    payment = pay(reception, invoice, "450.00").json()["id"]
-    refund = refund_record(actor=clinic.accountant, payment=Payment.objects.get(public_id=payment),
-                           amount=Decimal("5.00"), reason="test")  # fmt: skip
-    appointment = reception.post("/api/v1/appointments/", {
-        "patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
-        "location": str(clinic.location.public_id), "start": ny(MONDAY + dt.timedelta(days=2), 9).isoformat(),
-    }, format="json").json()["id"]  # fmt: skip
-    series = reception.post("/api/v1/series/", {
-        "patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
-        "location": str(clinic.location.public_id), "count": 2, "first_date": str(MONDAY + dt.timedelta(days=14)),
-        "time": "10:00", "weekdays": [0, 2],
-    }, format="json").json()["id"]  # fmt: skip
-    package = Package.objects.create(location=clinic.location, service_type=clinic.infusion, name="Six",
-                                     sessions=6, price=Decimal("2400.00"), currency="USD")  # fmt: skip
-    sale = reception.post("/api/v1/package-sales/", {"package": str(package.public_id),
-                          "patient": str(clinic.patient.public_id)}, format="json").json()["id"]  # fmt: skip
+    records = patient_records(clinic)
+    appointment, series, payment = records.appointment, records.series, records.payment
+    invoice, refund, sale = records.invoice, records.refund, records.sale
     patient = clinic.patient.public_id
     return [
         f"/api/v1/patients/{patient}/", f"/api/v1/appointments/{appointment}/",

@@ -15,7 +15,6 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,12 +23,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from backend.roles import Role
-from billing.models import ExportJob, FeeScheduleItem, Package
-from billing.services.payments import refund_record
+from billing.models import ExportJob, FeeScheduleItem
 from scheduling.models import Closure, SeriesTemplate
-from tests.billing.conftest import MONDAY, add_fee_schedule, completed_visit, issued_invoice, pay
+from tests.billing.conftest import MONDAY
 from tests.factories import UserFactory
-from tests.scheduling.conftest import Clinic, ny
+from tests.scheduling.conftest import Clinic
+from tests.security.records import patient_records
 
 ADMIN, RECEPTION, CLINICIAN, ACCOUNTANT, PATIENT = (
     str(role) for role in (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.ACCOUNTANT, Role.PATIENT)
@@ -159,45 +158,24 @@ class World:
 
 @pytest.fixture
 def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
-    add_fee_schedule(clinic)
     patient_user = UserFactory(roles=[PATIENT])
     clinic.patient.user = patient_user
     clinic.patient.save()
-    reception = clinic.client(clinic.reception)
-    invoice = issued_invoice(clinic)
-    payment_id = pay(reception, invoice, "450.00").json()["id"]
-    from billing.models import Payment
-
-    refund = refund_record(actor=clinic.accountant, payment=Payment.objects.get(public_id=payment_id),
-                           amount=Decimal("10.00"), reason="matrix")  # fmt: skip
-    appointment = completed_visit(clinic, MONDAY + dt.timedelta(days=1))
-    appointment_id = reception.post("/api/v1/appointments/", {
-        "patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
-        "location": str(clinic.location.public_id), "start": ny(MONDAY + dt.timedelta(days=3), 9).isoformat(),
-    }, format="json").json()["id"]  # fmt: skip
-    series = reception.post("/api/v1/series/", {
-        "patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
-        "location": str(clinic.location.public_id), "count": 2, "first_date": str(MONDAY + dt.timedelta(days=14)),
-        "time": "10:00", "weekdays": [0, 2],
-    }, format="json").json()  # fmt: skip
-    package = Package.objects.create(location=clinic.location, service_type=clinic.infusion, name="Six",
-                                     sessions=6, price=Decimal("2400.00"), currency="USD")  # fmt: skip
-    sale = reception.post("/api/v1/package-sales/", {"package": str(package.public_id),
-                          "patient": str(clinic.patient.public_id)}, format="json").json()  # fmt: skip
+    records = patient_records(clinic)
     closure = Closure.objects.create(location=clinic.location, date=dt.date(2026, 12, 25), reason="Holiday")
     template = SeriesTemplate.objects.create(
         group=clinic.group, service_type=clinic.infusion, name="Induction", count=6
     )
     job = ExportJob.objects.create(kind="invoices", format="csv", date_from=MONDAY, date_to=MONDAY,
                                    requested_by=clinic.accountant)  # fmt: skip
-    del appointment
     ids = {
         "location": clinic.location.public_id, "resource": clinic.chairs[0].public_id,
         "staff": clinic.nurse.public_id, "service-type": clinic.infusion.public_id,
-        "series-template": template.public_id, "patient": clinic.patient.public_id, "appointment": appointment_id,
-        "series": series["id"], "invoice": invoice.public_id, "payment": payment_id, "refund": refund.public_id,
+        "series-template": template.public_id, "patient": clinic.patient.public_id,
+        "appointment": records.appointment, "series": records.series, "invoice": records.invoice.public_id,
+        "payment": records.payment, "refund": records.refund.public_id,
         "fee-schedule": FeeScheduleItem.objects.first().pk,  # type: ignore[union-attr]
-        "package": package.public_id, "package-sale": sale["id"], "export": job.public_id,
+        "package": records.package.public_id, "package-sale": records.sale, "export": job.public_id,
     }  # fmt: skip
     kwargs: dict[str, dict[str, Any]] = {
         "closure-detail": {"location_id": clinic.location.public_id, "date": closure.date.isoformat()},
@@ -205,7 +183,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "unsubscribe": {"token": "not-a-token"}, "appointment-link": {"action": "confirm", "token": "not-a-token"},
         "location-opening-hours": {"id": clinic.location.public_id}, "staff-shifts": {"id": clinic.nurse.public_id},
         "location-billing-policy": {"id": clinic.location.public_id},
-        "patient-superbill": {"id": clinic.patient.public_id}, "refund-receipt": {"id": refund.public_id},
+        "patient-superbill": {"id": clinic.patient.public_id}, "refund-receipt": {"id": records.refund.public_id},
         "fee-schedule-detail": {"pk": ids["fee-schedule"]},
     }  # fmt: skip
     for name, _method in EXPECTED:
