@@ -182,13 +182,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- Cache: rate-limit counters (docs/security.md) ---------------------------------------
 # Redis, so every web process counts the same requests; short timeouts and no retries, so a
 # Redis outage costs a request milliseconds (the limits then fail open).
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)}
 if os.environ.get("CACHE_BACKEND", "redis") == "redis":
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cache",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)},
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:

@@ -9,8 +9,6 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from pytest_django import Settings as DjangoSettings
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -99,7 +97,7 @@ def test_bookings_and_exports_are_rate_limited_per_user(clinic: Clinic, settings
 def test_limits_fail_open_when_the_counter_store_is_down(api_client: APIClient, settings: DjangoSettings) -> None:
     settings.CACHES = {"default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)},
+        "OPTIONS": settings.REDIS_CACHE_OPTIONS,
     }}  # fmt: skip  # as in production settings, with nothing listening
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_username": "1/min", "login_address": "1/min"}
     UserFactory(username="frontdesk")
