@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import resource
-import subprocess
 import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
@@ -112,23 +110,6 @@ def _receipt_requests(data: Dataset, count: int) -> list[int]:
     return [document.pk for document in Document.objects.bulk_create(documents)]
 
 
-def _rss_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
-def _worker_pids(root: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-P", str(root)], capture_output=True, text=True, check=False).stdout.split()
-    return [root, *(int(pid) for pid in children)]
-
-
 def receipts(data: Dataset, *, count: int) -> Result:
     ids = _receipt_requests(data, count)
     media = tempfile.mkdtemp(prefix="bench-media-")
@@ -143,7 +124,7 @@ def receipts(data: Dataset, *, count: int) -> Result:
         deadline = started + 900
         while True:
             done = Document.objects.filter(pk__in=ids, status=DocumentStatus.DONE).count()
-            samples.append((done, _rss_kb(_worker_pids(worker.pid))))
+            samples.append((done, stack.rss_kb(stack.worker_pids(worker.pid))))
             if done == count or time.perf_counter() > deadline:
                 break
             time.sleep(0.5)

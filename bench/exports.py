@@ -25,7 +25,6 @@ from django.db import connection
 from backend import embedded
 from backend.models import User
 from bench import stack
-from bench.billing import _rss_kb
 from bench.dataset import Dataset
 from bench.harness import Result
 from bench.ledger import bulk_issued_lines
@@ -70,7 +69,7 @@ def run(data: Dataset, *, lines: int) -> Result:
         job = export_request(actor=accountant, spec=spec, ip=None)
         deadline = started + 1800
         while time.perf_counter() < deadline:
-            rss.append(_rss_kb([worker.pid]))
+            rss.append(stack.rss_kb([worker.pid]))
             status = ExportJob.objects.filter(pk=job.pk).values_list("status", flat=True).get()
             if status in (ExportStatus.DONE, ExportStatus.FAILED):
                 break

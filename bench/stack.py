@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -136,3 +137,22 @@ def celery_worker(queue: str, *, pool: Sequence[str], env: dict[str, str]) -> It
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=60)
+
+
+def rss_kb(pids: list[int]) -> int:
+    """Resident memory of these processes together, in kB (0 for any that has gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def worker_pids(root: int) -> list[int]:
+    """A worker's main process and its pool children."""
+    children = subprocess.run(["pgrep", "-P", str(root)], capture_output=True, text=True, check=False).stdout.split()
+    return [root, *(int(pid) for pid in children)]
