@@ -14,6 +14,13 @@ from backend.money import CURRENCY_MINOR_UNITS, MoneyTypeError, round_money
 from billing.errors import CurrencyMismatch, InvalidAmount
 
 MAX_AMOUNT = Decimal("9999999999.99")
+MAX_TAX_RATE = Decimal(1)
+TAX_RATE_RULE = "Between 0 and 1 (0.2 for 20%)."
+
+
+def is_tax_rate(rate: Decimal) -> bool:
+    """A tax rate is a fraction: 0 (none) to 1; 0.2 is 20% VAT."""
+    return 0 <= rate <= MAX_TAX_RATE
 
 
 @dataclass(frozen=True)

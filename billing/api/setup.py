@@ -20,6 +20,7 @@ from backend.permissions import acting_user
 from billing import selectors
 from billing.errors import InvalidAmount
 from billing.models import BillingPolicy, FeeScheduleItem, Package, PackageSale
+from billing.money import TAX_RATE_RULE, is_tax_rate
 from billing.permissions import BillingStaffReadAdminWrite, ReadBilling, SellPackages
 from billing.permissions import Refund as MayRefund
 from billing.services.packages import package_sale_close, package_sell, unused_value
@@ -55,8 +56,8 @@ class FeeScheduleItemSerializer(serializers.ModelSerializer):
         _ensure_money(attrs.get("unit_price"), currency, "unit_price")
         if attrs.get("quantity") is not None and attrs["quantity"] <= 0:
             raise serializers.ValidationError({"quantity": ["Must be more than zero."]})
-        if attrs.get("tax_rate") is not None and not (0 <= attrs["tax_rate"] <= 1):
-            raise serializers.ValidationError({"tax_rate": ["Between 0 and 1 (0.2 for 20%)."]})
+        if attrs.get("tax_rate") is not None and not is_tax_rate(attrs["tax_rate"]):
+            raise serializers.ValidationError({"tax_rate": [TAX_RATE_RULE]})
         return attrs
 
 
@@ -103,8 +104,8 @@ class BillingPolicyView(APIView):
         for field in ("late_cancellation_fee", "no_show_fee"):
             _ensure_money(serializer.validated_data.get(field), currency, field)
         rate = serializer.validated_data.get("default_tax_rate")
-        if rate is not None and not (0 <= rate <= 1):
-            raise serializers.ValidationError({"default_tax_rate": ["Between 0 and 1 (0.2 for 20%)."]})
+        if rate is not None and not is_tax_rate(rate):
+            raise serializers.ValidationError({"default_tax_rate": [TAX_RATE_RULE]})
         serializer.save()
         return Response(serializer.data)
 

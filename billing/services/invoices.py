@@ -24,15 +24,13 @@ from billing.models import (
     NumberSeries,
     PackageSession,
 )
-from billing.money import ensure_amount, line_amounts
+from billing.money import ensure_amount, is_tax_rate, line_amounts
 from billing.numbering import format_number, next_number
 from billing.selectors import policy_for
 from billing.services.documents import invoice_document_request
 from billing.services.settlement import apply_patient_credit, refresh_status
 from scheduling.models import Appointment, AppointmentStatus, Location, Patient, StaffMember, StaffRole
 from scheduling.time import local_date
-
-MAX_TAX_RATE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ def _validate_line(spec: LineSpec, currency: str, index: int) -> None:
         raise NotBillable("Quantities must be more than zero.", errors={f"{prefix}.quantity": ["Must be > 0."]})
     if spec.unit_price != 0:
         ensure_amount(spec.unit_price, currency, field=f"{prefix}.unit_price")
-    if not (0 <= spec.tax_rate <= MAX_TAX_RATE):
+    if not is_tax_rate(spec.tax_rate):
         raise NotBillable("Tax rates are between 0 and 1 (0.2 for 20%).", errors={f"{prefix}.tax_rate": ["0 to 1."]})
 
 
