@@ -12,6 +12,7 @@ import pytest
 import time_machine
 
 from backend.models import AuditEvent
+from billing.api.reports import csv_safe
 from billing.models import Package
 from tests.billing.conftest import MONDAY, completed_visit, pay
 from tests.billing.exports_ledger import FIRST_DAY, Ledger, build_ledger
@@ -144,3 +145,17 @@ def test_reports_are_for_accountants_and_admins_and_daily_close_also_for_recepti
     assert AuditEvent.objects.filter(action="report", object_type=name.replace("-", "_")).count() == (
         1 if status == 200 else 0
     )
+
+
+def test_report_csv_escapes_text_that_looks_like_a_formula_but_not_negative_amounts(ledger: Ledger) -> None:
+    ledger.clinic.patient.first_name = "=HYPERLINK(1)"
+    ledger.clinic.patient.save()
+    client = ledger.clinic.client(ledger.clinic.accountant)
+
+    aging = client.get("/api/v1/reports/ar-aging/", {"as_of": str(SECOND_DAY), "format": "csv"})
+
+    names = {row["patient_name"] for row in csv.DictReader(io.StringIO(aging.content.decode()))}
+    assert "'=HYPERLINK(1) Ramírez-Núñez" in names
+    assert (csv_safe("-50.00"), csv_safe("-2 adjustment"), csv_safe("@SUM(A1)")) == (
+        "-50.00", "'-2 adjustment", "'@SUM(A1)"
+    )  # fmt: skip
