@@ -73,7 +73,9 @@ def problem(
     errors: dict[str, list[str]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    # Extension members never replace the standard ones (``status`` is the HTTP status).
+    body: dict[str, Any] = {**(extra or {})}
+    body |= {
         "type": f"urn:clinic:problem:{code}",
         "title": title or code.replace("_", " ").capitalize(),
         "status": status,
@@ -81,7 +83,6 @@ def problem(
         "code": code,
         "errors": errors or {},
     }
-    body.update(extra or {})
     return body
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.money import money_text
+from backend.schema import LOCAL_DATETIME_PATTERN
 
 
 @extend_schema_field(OpenApiTypes.UUID)
@@ -42,6 +43,12 @@ class PublicIdField(serializers.RelatedField):
     def get_queryset(self) -> QuerySet[Any]:
         request = self.context.get("request")
         return self.scope(request.user if request is not None else AnonymousUser())
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # DRF turns "" into null for relations; an empty id is a malformed id, not "none".
+        if data == "":
+            self.fail("invalid", value="")
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Model:
         try:
@@ -71,6 +78,25 @@ def zoned(value: datetime | None, zone: ZoneInfo) -> str | None:
     return value.astimezone(zone).isoformat() if value is not None else None
 
 
+def as_utc(value: datetime, *, fail: Callable[[], Any]) -> datetime:
+    """The same instant in UTC. ISO 8601 allows offsets up to 23:59 but PostgreSQL only 15:59:
+    normalising first means any valid offset works, and the database never sees one."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 at +01:00 is before the first representable instant
+        fail()
+        raise
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_DATETIME_PATTERN, "example": "2026-11-02T09:00"})
+class LocalDateTimeField(serializers.DateTimeField):
+    """A wall-clock date and time at a location, without an offset (the location's zone applies)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+        super().__init__(default_timezone=None, **kwargs)
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):
     """An ISO 8601 datetime that must carry its UTC offset: naive input is refused, never guessed."""
@@ -95,7 +121,7 @@ class AwareDateTimeField(serializers.Field):
         assert parsed is not None  # noqa: S101 - fail() raised otherwise
         if timezone.is_naive(parsed):
             self.fail("naive")
-        return parsed
+        return as_utc(parsed, fail=lambda: self.fail("invalid"))
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

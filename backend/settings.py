@@ -213,7 +213,12 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The API speaks JSON only (API.md); Twilio's form-encoded webhook sets its own parser.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Wall-clock times at a location: no offset (the location's zone applies).
+    "TIME_INPUT_FORMATS": ["%H:%M", "%H:%M:%S"],
+    "DEFAULT_FILTER_BACKENDS": ["backend.filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -229,6 +234,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.schema.add_problem_responses",
+        "backend.schema.tighten_formats",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ResourceKindEnum": "scheduling.models.ResourceKind",

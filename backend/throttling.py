@@ -9,6 +9,7 @@ Rates are settings (``THROTTLE_RATES``), read on every request.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -60,8 +61,13 @@ class LoginPerUsernameThrottle(FailOpenThrottle):
     scope = "login_username"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
-        username = str(request.data.get("username", "")).strip().lower() if hasattr(request, "data") else ""
-        return self.cache_format % {"scope": self.scope, "ident": username[:150]} if username else None
+        data = request.data if isinstance(request.data, dict) else {}
+        username = data.get("username")
+        if not isinstance(username, str) or not username.strip():
+            return None  # the sign-in itself refuses it
+        # Hashed: the key holds no user input (any text is a valid username to guess at).
+        ident = hashlib.sha256(username.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class BookingThrottle(PerUserThrottle):

@@ -8,6 +8,7 @@ import django_filters
 from django.db.models import DateField, F, Func, Q, QuerySet
 from django.db.models.functions import Cast
 
+from backend.filters import AwareDateTimeFilter
 from scheduling.models import Appointment, AppointmentStatus, Patient, Resource, ResourceKind
 
 
@@ -49,8 +50,8 @@ class PatientFilter(django_filters.FilterSet):
 
 class AppointmentFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(method="filter_local_date", label="Local date at the location")
-    start_from = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte", label="Starts at or after")
-    to = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt", label="Starts before")
+    start_from = AwareDateTimeFilter(field_name="start", lookup_expr="gte", label="Starts at or after")
+    to = AwareDateTimeFilter(field_name="start", lookup_expr="lt", label="Starts before")
     location = django_filters.UUIDFilter(field_name="location__public_id")
     patient = django_filters.UUIDFilter(field_name="patient__public_id")
     resource = django_filters.UUIDFilter(field_name="resource__public_id")
@@ -61,6 +62,8 @@ class AppointmentFilter(django_filters.FilterSet):
     class Meta:
         model = Appointment
         fields = ("date", "start_from", "to", "location", "patient", "resource", "service_type", "staff", "status")
+
+    query_aliases = ("from",)  # checked for empty values with the filters (backend.filters)
 
     def __init__(self, data=None, *args, **kwargs):
         # `from` is a Python keyword: accept it in the query string as the `start_from` filter.

@@ -30,6 +30,9 @@ from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus
 from billing.permissions import Accounting
 from billing.services.exports import ExportSpec, export_downloaded, export_request, export_stream_query
 
+# A finished export is sent with its own format's media type.
+FILE_RESPONSES = {(200, media_type): OpenApiResponse(OpenApiTypes.BINARY) for media_type in CONTENT_TYPES.values()}
+
 
 class ExportFields(LocationDateRange):
     """What to export: kind, format, an inclusive range of local dates, optionally one location."""
@@ -114,7 +117,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         answer["Location"] = f"/api/v1/exports/{job.public_id}/"
         return answer
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @extend_schema(responses=FILE_RESPONSES)
     @action(detail=True, methods=["get"])
     def download(self, request: Request, id: str) -> HttpResponseBase:
         job = get_object_or_404(self.get_queryset(), public_id=id)
@@ -131,7 +134,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(
         parameters=[ExportFields],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses=FILE_RESPONSES,
         description="Download a small export at once (up to EXPORT_STREAM_MAX_ROWS rows) with the same writer.",
     )
     @action(detail=False, methods=["get"])

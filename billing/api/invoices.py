@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.fields import MoneyField, PublicIdField, QuantityField, zoned
+from backend.filters import AwareDateTimeFilter
 from backend.idempotency import idempotent_response
 from backend.money import money_text
 from backend.permissions import acting_user
@@ -207,8 +208,8 @@ class CreditNoteInput(serializers.Serializer):
 class InvoiceFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=InvoiceStatus.choices)
     kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices)
-    issued_from = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
-    issued_to = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
+    issued_from = AwareDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_to = AwareDateTimeFilter(field_name="issued_at", lookup_expr="lt")
     patient = django_filters.UUIDFilter(field_name="patient__public_id")
     location = django_filters.UUIDFilter(field_name="location__public_id")
     number = django_filters.CharFilter()

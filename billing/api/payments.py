@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.fields import MoneyField, PublicIdField, zoned
+from backend.filters import AwareDateTimeFilter
 from backend.idempotency import idempotent_response
 from backend.models import User
 from backend.money import money_text
@@ -133,8 +134,8 @@ def payment_output(payment: Payment, actor: User, request: Request | None) -> di
 
 
 class PaymentFilter(django_filters.FilterSet):
-    received_from = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_to = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_from = AwareDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_to = AwareDateTimeFilter(field_name="received_at", lookup_expr="lt")
     patient = django_filters.UUIDFilter(field_name="patient__public_id")
     location = django_filters.UUIDFilter(field_name="location__public_id")
     invoice = django_filters.UUIDFilter(field_name="invoice__public_id")

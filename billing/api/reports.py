@@ -12,6 +12,7 @@ from uuid import UUID
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -107,6 +108,13 @@ class ReportView(APIView):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # DRF serves JSON for "?format=" (and 404s an unknown format): name the choices instead.
+        formats = [renderer.format for renderer in self.renderer_classes]
+        if request.query_params.getlist("format") not in ([], *([name] for name in formats)):
+            raise ValidationError({"format": [f"Use one of: {', '.join(formats)}."]})
+        super().initial(request, *args, **kwargs)
 
     def build(self, params: dict[str, Any], location_ids: list[int]) -> reports.Report:
         raise NotImplementedError

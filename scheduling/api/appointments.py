@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField, zoned
+from backend.fields import AwareDateTimeField, LocalDateTimeField, PublicIdField, ZonedDateTimeField, zoned
 from backend.idempotency import idempotent_response
 from backend.permissions import IsStaff, acting_user
 from backend.throttling import BookingThrottle
@@ -102,9 +102,7 @@ class StartInput(serializers.Serializer):
     """``start`` with its offset, or ``local_start`` as wall-clock time at the location."""
 
     start = AwareDateTimeField(required=False)
-    local_start = serializers.DateTimeField(
-        required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], default_timezone=None
-    )
+    local_start = LocalDateTimeField(required=False)
 
     def resolve_start(self, location: Location) -> datetime:
         data = self.validated_data
@@ -222,7 +220,9 @@ class AppointmentViewSet(
         return self._transition(request, "no_show")
 
     @extend_schema(request=None, responses=ReminderOutput(many=True))
-    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated], pagination_class=None)
+    @action(
+        detail=True, methods=["get"], permission_classes=[IsAuthenticated], pagination_class=None, filter_backends=[]
+    )
     def reminders(self, request: Request, id: str) -> Response:
         """The visit's reminders and their state (the outbox rows)."""
         appointment = self.get_object()

@@ -92,7 +92,8 @@ class PatientViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=ClearanceSerializer, responses={201: ClearanceSerializer, 200: ClearanceSerializer(many=True)}
     )
-    @action(detail=True, methods=["get", "post"], permission_classes=[CanRecordClearance])
+    @action(detail=True, methods=["get", "post"], permission_classes=[CanRecordClearance], pagination_class=None,
+            filter_backends=[])  # fmt: skip
     def clearance(self, request: Request, id: str) -> Response:
         patient = self.get_object()
         if request.method == "GET":
@@ -110,7 +111,7 @@ class PatientViewSet(viewsets.ModelViewSet):
         return Response(ClearanceSerializer(record).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=AccessLogOutput(many=True))
-    @action(detail=True, methods=["get"], url_path="access-log", permission_classes=[IsAdmin])
+    @action(detail=True, methods=["get"], url_path="access-log", permission_classes=[IsAdmin], filter_backends=[])
     def access_log(self, request: Request, id: str) -> Response:
         """Who saw or changed this patient's records, newest first (admins only)."""
         patient = self.get_object()

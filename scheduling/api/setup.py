@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
@@ -150,12 +150,21 @@ class WeeklyRulesView(APIView):
         return Response(serializer.data)
 
 
-@extend_schema(request=OpeningRuleSerializer, responses=OpeningRuleSerializer(many=True))
+def weekly_rules_schema(serializer: type[serializers.ModelSerializer]) -> Any:
+    """GET answers the list, POST takes and answers one rule, PUT takes and answers the whole list."""
+    return extend_schema_view(
+        get=extend_schema(responses=serializer(many=True)),
+        post=extend_schema(request=serializer, responses={201: serializer}),
+        put=extend_schema(request=serializer(many=True), responses=serializer(many=True)),
+    )
+
+
+@weekly_rules_schema(OpeningRuleSerializer)
 class OpeningHoursView(WeeklyRulesView):
     pass
 
 
-@extend_schema(request=ShiftSerializer, responses=ShiftSerializer(many=True))
+@weekly_rules_schema(ShiftSerializer)
 class ShiftsView(WeeklyRulesView):
     serializer_class = ShiftSerializer
 

@@ -322,7 +322,7 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     if appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
         raise InvalidTransition(
             f"A {appointment.get_status_display().lower()} appointment cannot be moved.",
-            extra={"status": appointment.status},
+            extra={"current_status": appointment.status},
         )
     _ensure_future(start)
     ensure_cleared(appointment.patient, appointment.service_type, start, appointment.location)
@@ -411,7 +411,7 @@ def appointment_transition(
     if appointment.status not in allowed_from:
         raise InvalidTransition(
             f"Cannot {action.replace('_', ' ')} an appointment that is {appointment.get_status_display().lower()}.",
-            extra={"status": appointment.status, "action": action},
+            extra={"current_status": appointment.status, "action": action},
         )
     now = timezone.now()
     previous = appointment.status

@@ -6,9 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.models import Invoice, Package, Payment, Refund
+from backend.models import User
+from backend.roles import Role
+from billing.models import ExportJob, FeeScheduleItem, Invoice, Package, Payment, Refund
 from billing.services.payments import refund_record
+from scheduling.models import Closure, SeriesTemplate
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
+from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic, ny
 
 
@@ -46,3 +50,29 @@ def patient_records(clinic: Clinic) -> PatientRecords:
     sale = reception.post("/api/v1/package-sales/", {"package": str(package.public_id), "patient": patient},
                           format="json").json()["id"]  # fmt: skip
     return PatientRecords(invoice, payment, refund, appointment, series, package, sale)
+
+
+@dataclass
+class EveryRecord:
+    """Something of every kind the API addresses by id, with ``clinic.patient`` signed in as ``patient_user``."""
+
+    patient_user: User
+    records: PatientRecords
+    closure: Closure
+    template: SeriesTemplate
+    export: ExportJob
+    fee: FeeScheduleItem
+
+
+def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
+    patient_user = UserFactory(roles=[Role.PATIENT])
+    clinic.patient.user = patient_user
+    clinic.patient.save()
+    records = patient_records(clinic)
+    closure = Closure.objects.create(location=clinic.location, date=dt.date(2026, 12, 25), reason="Holiday")
+    template = SeriesTemplate.objects.create(
+        group=clinic.group, service_type=clinic.infusion, name="Induction", count=6
+    )
+    export = ExportJob.objects.create(kind="invoices", format="csv", date_from=MONDAY, date_to=MONDAY,
+                                      requested_by=export_owner)  # fmt: skip
+    return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"))

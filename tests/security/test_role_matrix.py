@@ -11,7 +11,6 @@ patient the patient user is, so "own" access is exercised.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,12 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from backend.roles import Role
-from billing.models import ExportJob, FeeScheduleItem
-from scheduling.models import Closure, SeriesTemplate
-from tests.billing.conftest import MONDAY
-from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic
-from tests.security.records import patient_records
+from tests.security.records import every_record
 
 ADMIN, RECEPTION, CLINICIAN, ACCOUNTANT, PATIENT = (
     str(role) for role in (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.ACCOUNTANT, Role.PATIENT)
@@ -158,23 +153,16 @@ class World:
 
 @pytest.fixture
 def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
-    patient_user = UserFactory(roles=[PATIENT])
-    clinic.patient.user = patient_user
-    clinic.patient.save()
-    records = patient_records(clinic)
-    closure = Closure.objects.create(location=clinic.location, date=dt.date(2026, 12, 25), reason="Holiday")
-    template = SeriesTemplate.objects.create(
-        group=clinic.group, service_type=clinic.infusion, name="Induction", count=6
-    )
-    job = ExportJob.objects.create(kind="invoices", format="csv", date_from=MONDAY, date_to=MONDAY,
-                                   requested_by=clinic.accountant)  # fmt: skip
+    every = every_record(clinic, export_owner=clinic.accountant)
+    patient_user, records, closure, template, job = (every.patient_user, every.records, every.closure,
+                                                     every.template, every.export)  # fmt: skip
     ids = {
         "location": clinic.location.public_id, "resource": clinic.chairs[0].public_id,
         "staff": clinic.nurse.public_id, "service-type": clinic.infusion.public_id,
         "series-template": template.public_id, "patient": clinic.patient.public_id,
         "appointment": records.appointment, "series": records.series, "invoice": records.invoice.public_id,
         "payment": records.payment, "refund": records.refund.public_id,
-        "fee-schedule": FeeScheduleItem.objects.first().pk,  # type: ignore[union-attr]
+        "fee-schedule": every.fee.pk,
         "package": records.package.public_id, "package-sale": records.sale, "export": job.public_id,
     }  # fmt: skip
     kwargs: dict[str, dict[str, Any]] = {
