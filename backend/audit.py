@@ -140,16 +140,18 @@ class AuditMiddleware:
         user = getattr(request, "user", None)
         if match is None or match.url_name is None or user is None or not user.is_authenticated:
             return response
-        if request.path.startswith("/api/"):
-            event = _api_event(request, response, match.url_name, match.kwargs)
-        elif request.path.startswith("/admin/"):
-            event = _admin_event(request, match.url_name, match.kwargs)
-        else:
-            event = None
-        if event is not None and response.status_code < 500:
-            try:
+        if response.status_code >= 500 or not request.path.startswith(("/api/", "/admin/")):
+            return response
+        # Finding the patient and writing the event both query the database; if it went away after
+        # the view answered, the answer stands (a change may be committed) and the loss is logged.
+        try:
+            if request.path.startswith("/api/"):
+                event = _api_event(request, response, match.url_name, match.kwargs)
+            else:
+                event = _admin_event(request, match.url_name, match.kwargs)
+            if event is not None:
                 audit_record(actor=user, ip=client_ip(request),
                              details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip
-            except DatabaseError:
-                logger.exception("audit event not recorded for %s %s", request.method, request.path)
+        except DatabaseError:
+            logger.exception("audit event not recorded for %s %s by %s", request.method, request.path, user)
         return response
