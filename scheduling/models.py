@@ -554,7 +554,10 @@ class Reminder(PublicIdModel):
     class Meta:
         ordering = ("due_at", "id")
         indexes = [
-            models.Index(fields=["due_at"], name="reminder_due_pending", condition=Q(status__in=["pending", "queued"])),
+            # Every row the dispatcher may claim (due, left queued, stuck sending): it never reads the sent ones.
+            models.Index(
+                fields=["due_at"], name="reminder_due_open", condition=Q(status__in=["pending", "queued", "sending"])
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

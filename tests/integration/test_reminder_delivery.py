@@ -39,10 +39,10 @@ class Dispatchers:
         self.failures = 0
         self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(count)]
 
-    def _enqueue(self, reminder_id: int) -> None:
+    def _enqueue(self, batch: list[int]) -> None:
         with app.connection_for_write(self.broker_url) as connection:
-            reminder_deliver_task.apply_async((reminder_id,), connection=connection, retry=False)  # type: ignore[call-arg]
-        self.enqueued.append(reminder_id)
+            reminder_deliver_task.apply_async((batch,), connection=connection, retry=False)  # type: ignore[call-arg]
+        self.enqueued.extend(batch)
 
     def _loop(self) -> None:
         try:

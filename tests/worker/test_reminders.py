@@ -101,11 +101,11 @@ def test_the_dispatcher_claims_due_rows_once_and_enqueues_after_commit(
 
     with time_machine.travel(ny(dt.date(2026, 10, 4), 9, 1), tick=False):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            first = reminders_dispatch(enqueue=enqueued.append)
+            first = reminders_dispatch(enqueue=enqueued.extend)
         assert enqueued == []  # nothing reaches the broker before the claim commits
         for callback in callbacks:
             callback()
-        again = reminders_dispatch(enqueue=enqueued.append)
+        again = reminders_dispatch(enqueue=enqueued.extend)
 
     assert (first, again) == (4, 0)  # the 72 h and 24 h reminders, both channels
     assert len(enqueued) == len(set(enqueued)) == 4
@@ -122,9 +122,9 @@ def test_rows_left_queued_are_swept_again(
     swept: list[int] = []
     with django_capture_on_commit_callbacks(execute=True):
         with time_machine.travel(ny(dt.date(2026, 10, 2), 9, 1), tick=False):
-            reminders_dispatch(enqueue=lost.append)  # say the broker lost these messages
+            reminders_dispatch(enqueue=lost.extend)  # say the broker lost these messages
         with time_machine.travel(ny(dt.date(2026, 10, 2), 9, 3), tick=False):
-            reminders_dispatch(enqueue=swept.append)
+            reminders_dispatch(enqueue=swept.extend)
 
     assert lost
 
@@ -146,9 +146,9 @@ def test_two_dispatchers_at_once_never_enqueue_a_row_twice(frozen_now: object) -
     lock = threading.Lock()
     barrier = threading.Barrier(2)
 
-    def record(pk: int) -> None:
+    def record(batch: list[int]) -> None:
         with lock:
-            enqueued.append(pk)
+            enqueued.extend(batch)
 
     def dispatcher() -> None:
         barrier.wait()
@@ -281,3 +281,22 @@ def test_reminders_endpoint_shows_each_reminders_state(clinic: Clinic) -> None:
         ("email", "2026-10-02T09:00:00-04:00", "pending"), ("sms", "2026-10-02T09:00:00-04:00", "pending"),
     ]  # fmt: skip
     assert set(response.json()[0]) >= {"channel", "due_at", "status", "sent_at"}
+
+
+def test_the_dispatchers_claim_reads_the_open_rows_index_not_the_whole_outbox(clinic: Clinic) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    book(clinic, ny(MONDAY, 9))
+    with CaptureQueriesContext(connection) as queries:
+        reminders_dispatch(enqueue=lambda batch: None, now=ny(dt.date(2026, 10, 1), 9))
+    claim = next(q["sql"] for q in queries.captured_queries if "SKIP LOCKED" in q["sql"])
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # on a tiny table the planner would rather scan it
+        cursor.execute(f"EXPLAIN {claim}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    # Sent rows pile up for years; the claim (due, left queued, stuck sending) must not read them.
+    assert "reminder_due_open" in plan, plan
+    assert "Seq Scan" not in plan, plan

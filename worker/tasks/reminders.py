@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from celery import Task
 
 from worker.celery import app
 from worker.channels.base import TransientDeliveryError
-from worker.reminders import reminder_deliver, reminders_dispatch
+from worker.reminders import reminders_deliver, reminders_dispatch
 
 
 @app.task(
     bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=(TransientDeliveryError,),
     retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=6,
 )  # fmt: skip
-def reminder_deliver_task(self: Task, reminder_id: int) -> str:
-    return reminder_deliver(reminder_id=reminder_id, worker=self.request.hostname or "")
+def reminder_deliver_task(self: Task, reminder_ids: list[int] | int) -> dict[str, int]:
+    """Deliver a batch of reminders; a single id is a message enqueued before batches existed."""
+    batch = [reminder_ids] if isinstance(reminder_ids, int) else reminder_ids
+    outcomes = reminders_deliver(batch, worker=self.request.hostname or "")
+    return dict(Counter(outcomes.values()))
 
 
 @app.task(acks_late=True)
