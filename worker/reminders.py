@@ -29,10 +29,11 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from scheduling.models import (
@@ -112,37 +113,61 @@ def _enqueue_all(ids: list[int], enqueue: Callable[[list[int]], object]) -> None
             return
 
 
-def _claim(reminder_id: int) -> bool:
-    """queued -> sending, once. A row stuck in sending past its timeout (its worker died) may be claimed again."""
-    claimed = Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.QUEUED).update(
-        status=ReminderStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
+# The outbox's two conditional moves, written in SQL because the ORM has no data-modifying CTE, so a
+# row's result, its attempt and the claim of the batch's next row go in one statement: one round trip,
+# one commit per message. Identifiers come from the models' metadata; every value is a parameter.
+_QUOTE = connection.ops.quote_name
+_REMINDERS = _QUOTE(Reminder._meta.db_table)
+_ATTEMPTS = _QUOTE(ReminderAttempt._meta.db_table)
+_COLUMNS = {field.name: _QUOTE(field.column) for field in Reminder._meta.concrete_fields}
+
+
+def _claim_sql(reminder_id: int) -> tuple[str, list[Any]]:
+    """queued -> sending, once, counting the attempt. A row stuck in sending is requeued by the dispatcher first."""
+    status, attempts, updated_at, pk = (_COLUMNS[name] for name in ("status", "attempts", "updated_at", "id"))
+    sql = (
+        f"UPDATE {_REMINDERS} SET {status} = %s, {attempts} = {attempts} + 1, {updated_at} = %s "  # noqa: S608
+        f"WHERE {pk} = %s AND {status} = %s RETURNING 1"
     )
-    return claimed == 1
+    return sql, [ReminderStatus.SENDING, timezone.now(), reminder_id, ReminderStatus.QUEUED]
+
+
+def _claim(reminder_id: int) -> bool:
+    sql, params = _claim_sql(reminder_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _record(reminder: Reminder, status: str, *, worker: str, outcome: str = "", detail: str = "",
-            **fields: object) -> None:  # fmt: skip
-    """Move the row out of sending and log the attempt in one statement: one round trip, one commit.
+            claim_next: int | None = None, **fields: object) -> bool:  # fmt: skip
+    """Move the row out of sending and log the attempt; claim ``claim_next`` in the same statement.
 
-    Written in SQL because the ORM has no data-modifying CTE; the update stays conditional, the
-    attempt is logged whatever it finds (the message went out or was decided either way).
+    The move stays conditional (only from sending); the attempt is logged whatever it finds, since
+    the message went out or was decided either way. Returns whether ``claim_next`` was claimed.
     """
     now = timezone.now()
     last_error = "" if status in (ReminderStatus.SENT, ReminderStatus.PENDING) else detail
     values: dict[str, object] = {"status": status, "updated_at": now, "last_error": last_error, **fields}
-    rows, attempts, quote = Reminder._meta, ReminderAttempt._meta, connection.ops.quote_name
-    assignments = ", ".join(f"{quote(rows.get_field(name).column)} = %s" for name in values)
-    # Identifiers come from the models' metadata; every value is a parameter.
+    assignments = ", ".join(f"{_COLUMNS[name]} = %s" for name in values)
     sql = (
-        f"WITH moved AS (UPDATE {quote(rows.db_table)} SET {assignments} "  # noqa: S608
-        f"WHERE {quote(rows.pk.column)} = %s AND status = %s) "
-        f"INSERT INTO {quote(attempts.db_table)} (reminder_id, started_at, outcome, detail, worker) "
-        "VALUES (%s, %s, %s, %s, %s)"
+        f"WITH moved AS (UPDATE {_REMINDERS} SET {assignments} "  # noqa: S608
+        f"WHERE {_COLUMNS['id']} = %s AND {_COLUMNS['status']} = %s), "
+        f"logged AS (INSERT INTO {_ATTEMPTS} (reminder_id, started_at, outcome, detail, worker) "
+        "VALUES (%s, %s, %s, %s, %s))"
     )
-    params = [*values.values(), reminder.pk, ReminderStatus.SENDING, reminder.pk, now, outcome or status, detail,
-              worker]  # fmt: skip
+    params: list[Any] = [*values.values(), reminder.pk, ReminderStatus.SENDING,
+                         reminder.pk, now, outcome or status, detail, worker]  # fmt: skip
+    if claim_next is None:
+        sql += " SELECT NULL"
+    else:
+        claim, claim_params = _claim_sql(claim_next)
+        sql += f", claimed AS ({claim}) SELECT 1 FROM claimed"  # noqa: S608
+        params += claim_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row is not None and row[0] == 1
 
 
 def next_allowed_sms_time(now: datetime, zone_name: str, quiet_start: time, quiet_end: time) -> datetime | None:
@@ -170,17 +195,20 @@ def _load(reminder_ids: Sequence[int]) -> dict[int, Reminder]:
 def reminders_deliver(reminder_ids: Sequence[int], *, worker: str = "") -> dict[int, str]:
     """Deliver a batch of queued reminders, one after another; safe to run twice. Returns each row's outcome.
 
-    A transient failure puts its row back in the queue and raises, so the task retries with backoff;
-    the rows already sent are passed over on the retry, the ones not yet tried are taken then.
+    Each row is claimed just before it is handled (the statement recording a row's result claims
+    the next one). A transient failure puts its row back in the queue and raises, so the task
+    retries with backoff; the rows already sent are passed over on the retry.
     """
     rows = _load(reminder_ids)
-    outcomes: dict[int, str] = {}
-    for reminder_id in reminder_ids:
-        reminder = rows.get(reminder_id)
-        if reminder is None or reminder.status != ReminderStatus.QUEUED or not _claim(reminder_id):
-            outcomes[reminder_id] = NOT_CLAIMED
-            continue
-        outcomes[reminder_id] = _deliver_claimed(reminder, worker=worker)
+    queued = [pk for pk in reminder_ids if pk in rows and rows[pk].status == ReminderStatus.QUEUED]
+    outcomes = dict.fromkeys(reminder_ids, NOT_CLAIMED)
+    claimed = bool(queued) and _claim(queued[0])
+    for position, reminder_id in enumerate(queued):
+        following = queued[position + 1] if position + 1 < len(queued) else None
+        if claimed:
+            outcomes[reminder_id], claimed = _deliver_claimed(rows[reminder_id], worker=worker, claim_next=following)
+        else:  # another task took it, or it was cancelled: try the next one
+            claimed = following is not None and _claim(following)
     return outcomes
 
 
@@ -189,44 +217,41 @@ def reminder_deliver(*, reminder_id: int, worker: str = "") -> str:
     return reminders_deliver([reminder_id], worker=worker)[reminder_id]
 
 
-def _deliver_claimed(reminder: Reminder, *, worker: str) -> str:
-    """Send one claimed (sending) row, or decide not to, and record the result."""
+def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None) -> tuple[str, bool]:
+    """Send one claimed (sending) row, or decide not to; record the result and claim ``claim_next``.
+
+    Returns the row's outcome and whether ``claim_next`` is now claimed (never after a transient error).
+    """
+    record = functools.partial(_record, reminder, worker=worker, claim_next=claim_next)
     patient = reminder.patient
     if reminder.kind == ReminderKind.VISIT:
         appointment = reminder.appointment
         assert appointment is not None  # noqa: S101
         if appointment.status not in REMINDABLE or appointment.start <= timezone.now():
-            _record(reminder, ReminderStatus.CANCELLED, worker=worker, detail="The visit is no longer ahead.")
-            return ReminderStatus.CANCELLED
+            return ReminderStatus.CANCELLED, record(ReminderStatus.CANCELLED, detail="The visit is no longer ahead.")
         location = appointment.location
     else:
         assert reminder.series_change is not None  # noqa: S101
         location = reminder.series_change.series.location
     if reminder.channel == ReminderChannel.EMAIL and not (patient.email_consent and patient.email):
-        _record(reminder, ReminderStatus.SKIPPED, worker=worker, detail="No email consent or address.")
-        return ReminderStatus.SKIPPED
+        return ReminderStatus.SKIPPED, record(ReminderStatus.SKIPPED, detail="No email consent or address.")
     if reminder.channel == ReminderChannel.SMS:
         if not (patient.sms_consent and patient.phone):
-            _record(reminder, ReminderStatus.SKIPPED, worker=worker, detail="No SMS consent or number.")
-            return ReminderStatus.SKIPPED
+            return ReminderStatus.SKIPPED, record(ReminderStatus.SKIPPED, detail="No SMS consent or number.")
         resume = next_allowed_sms_time(timezone.now(), patient.timezone, location.sms_quiet_start,
                                        location.sms_quiet_end)  # fmt: skip
         if resume is not None:
-            _record(reminder, ReminderStatus.PENDING, worker=worker, outcome="deferred",
-                    detail=f"quiet hours until {resume}", due_at=resume)  # fmt: skip
-            return "deferred"
+            detail = f"quiet hours until {resume}"
+            return "deferred", record(ReminderStatus.PENDING, outcome="deferred", detail=detail, due_at=resume)
     message = render(reminder)
     try:
         provider_id = send_email(message) if reminder.channel == ReminderChannel.EMAIL else send_sms(message)
     except PermanentDeliveryError as error:
-        _record(reminder, ReminderStatus.FAILED, worker=worker, detail=str(error))
-        return ReminderStatus.FAILED
+        return ReminderStatus.FAILED, record(ReminderStatus.FAILED, detail=str(error))
     except TransientDeliveryError as error:
         if reminder.attempts + 1 >= settings.REMINDER_MAX_ATTEMPTS:  # this attempt's number (loaded before the claim)
-            _record(reminder, ReminderStatus.FAILED, worker=worker, detail=f"gave up after retries: {error}")
-            return ReminderStatus.FAILED
+            return ReminderStatus.FAILED, record(ReminderStatus.FAILED, detail=f"gave up after retries: {error}")
         _record(reminder, ReminderStatus.QUEUED, worker=worker, outcome="retry", detail=str(error),
                 queued_at=timezone.now())  # fmt: skip
         raise
-    _record(reminder, ReminderStatus.SENT, worker=worker, provider_id=provider_id, sent_at=timezone.now())
-    return ReminderStatus.SENT
+    return ReminderStatus.SENT, record(ReminderStatus.SENT, provider_id=provider_id, sent_at=timezone.now())
