@@ -37,6 +37,7 @@ def queued_email_reminders(clinic: Clinic, count: int) -> list[Reminder]:
 def test_a_batch_sends_each_queued_row_once_and_passes_over_the_rest(clinic: Clinic, smtp_sink: Sink) -> None:
     first, taken, cancelled, fourth = queued_email_reminders(clinic, 4)
     Reminder.objects.filter(pk=taken.pk).update(status=ReminderStatus.SENDING)  # another task has it
+    assert cancelled.appointment is not None
     appointment_transition(actor=None, appointment=cancelled.appointment, action="cancel", reason="Unwell")
     ids = [first.pk, taken.pk, cancelled.pk, fourth.pk, 987_654_321]  # the last one no longer exists
 
