@@ -105,11 +105,14 @@ def delivery_batches(ids: Sequence[int]) -> list[list[int]]:
 
 
 def _enqueue_all(ids: list[int], enqueue: Callable[[list[int]], object]) -> None:
-    for batch in delivery_batches(ids):
+    batches = delivery_batches(ids)
+    for position, batch in enumerate(batches):
         try:
             enqueue(batch)
         except Exception:  # the broker is down: the rows stay queued and are swept again later
-            logger.warning("could not enqueue %s reminders; they will be swept again", len(ids), exc_info=True)
+            left = sum(len(rest) for rest in batches[position:])
+            logger.warning("could not enqueue %s of %s reminders; they will be swept again", left, len(ids),
+                           exc_info=True)  # fmt: skip
             return
 
 
