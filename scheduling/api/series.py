@@ -156,7 +156,7 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 location=values["location"], protocol=values["protocol"], resource=values.get("resource"),
                 accept_alternatives=values["accept_alternatives"], template=values.get("template"),
             )  # fmt: skip
-            return self._output(series, status.HTTP_201_CREATED)
+            return status.HTTP_201_CREATED, SeriesOutput(series).data  # its visits are in hand: no read-back
 
         return idempotent_response(request, scope="series.create", perform=perform)
 

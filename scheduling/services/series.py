@@ -19,6 +19,7 @@ from django.utils import timezone
 from backend.errors import ApplicationError
 from backend.fields import zoned
 from backend.models import User
+from backend.prefetch import remember_related
 from scheduling.errors import BookingConflict, InvalidBookingRequest
 from scheduling.models import (
     Appointment,
@@ -222,11 +223,14 @@ def _create_appointments(
     try:
         with transaction.atomic():
             Appointment.objects.bulk_create(appointments)
-            AppointmentStaff.objects.bulk_create(
-                AppointmentStaff(appointment=a, staff=member, role=role, start=p.start, end=p.end)
+            teams = [
+                [
+                    AppointmentStaff(appointment=a, staff=member, role=role, start=p.start, end=p.end)
+                    for member, role in p.staff
+                ]
                 for a, p in zip(appointments, ordered, strict=True)
-                for member, role in p.staff
-            )
+            ]
+            AppointmentStaff.objects.bulk_create(part for team in teams for part in team)
     except IntegrityError as error:
         kind = constraint_kind(error)
         if kind is None:
@@ -235,6 +239,8 @@ def _create_appointments(
             f"The {kind} was booked by someone else meanwhile; nothing was booked.",
             extra={"conflicts": [{"kind": kind}]},
         ) from error
+    for appointment, team in zip(appointments, teams, strict=True):
+        remember_related(appointment, "staff_assignments", team)
     return appointments
 
 
@@ -289,7 +295,10 @@ def series_book(
     accept_alternatives: bool = False,
     template: SeriesTemplate | None = None,
 ) -> Series:
-    """Book every visit of a series in one transaction, or nothing."""
+    """Book every visit of a series in one transaction, or nothing.
+
+    The series comes back with its visits and their staff in hand, so the answer needs no read-back.
+    """
     _ensure_same_group(patient, service_type, location)
     _validate_choices(location, service_type, resource, ())
     lock_booking_scope(patient_ids=[patient.pk], location_ids=[location.pk])
@@ -304,6 +313,7 @@ def series_book(
         within_days=protocol.within_days, resource=resource, created_by=actor,
     )  # fmt: skip
     appointments = _create_appointments(series, placements, actor)
+    remember_related(series, "appointments", appointments)
     schedule_visit_reminders(appointments)
     series_change_record(
         series_id=series.pk, patient_id=patient.pk, kind=SeriesChangeKind.BOOKED, appointments=appointments,

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from backend.roles import Role
@@ -90,6 +91,29 @@ def test_a_collision_on_one_visit_books_nothing_and_offers_an_alternative_that_b
     assert accepted.status_code == 201, accepted.json()
     resources = [a["resource_name"] for a in accepted.json()["appointments"]]
     assert resources == ["Chair 1", "Chair 2", "Chair 1", "Chair 1", "Chair 1", "Chair 1"]
+
+
+def test_the_booking_answer_is_what_reading_the_series_back_gives(clinic: Clinic) -> None:
+    """The 201 is built from the rows just written; it must equal GET /series/{id}/ (alternatives included)."""
+    open_every_friday(clinic)
+    appointment_book(actor=None, patient=clinic.patient2, service_type=clinic.infusion, location=clinic.location,
+                     start=ny(dt.date(2026, 10, 30), 9), resource=clinic.chairs[0])  # fmt: skip
+    client = clinic.client(clinic.reception)
+
+    sql: list[str] = []
+
+    def record(execute: Any, query: str, *args: Any) -> Any:
+        sql.append(query)
+        return execute(query, *args)
+
+    with connection.execute_wrapper(record):
+        booked = post_series(client, clinic, resource=str(clinic.chairs[0].public_id), accept_alternatives=True)
+
+    assert booked.status_code == 201, booked.json()
+    assert booked.json() == client.get(f"/api/v1/series/{booked.json()['id']}/").json()
+    assert [a["resource_name"] for a in booked.json()["appointments"]][2] == "Chair 2"  # the alternative, in order
+    written = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "scheduling_appointment"'))
+    assert not [q for q in sql[written:] if q.startswith("SELECT") and '"scheduling_appointment"' in q]
 
 
 def test_a_closed_alternate_friday_gets_the_same_time_on_the_nearest_day_that_keeps_the_protocol(
