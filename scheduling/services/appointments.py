@@ -298,7 +298,7 @@ def appointment_book(
     ensure_cleared(patient, service_type, start, location)
     lock_booking_scope(patient_ids=[patient.pk], location_ids=[location.pk])
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
-    calendar = LocationCalendar(location, start, start + hold)
+    calendar = LocationCalendar(location, start, start + hold, patient_ids=[patient.pk])
     appointment = Appointment(
         patient=patient, service_type=service_type, location=location, start=start, created_by=actor
     )
@@ -330,7 +330,10 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     previous_start = appointment.start
     service_type = appointment.service_type
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
-    calendar = LocationCalendar(appointment.location, start, start + hold, ignore_appointment_ids=[appointment.pk])
+    calendar = LocationCalendar(
+        appointment.location, start, start + hold, ignore_appointment_ids=[appointment.pk],
+        patient_ids=[appointment.patient_id],
+    )  # fmt: skip
     current_staff = list(appointment.staff.all())
     appointment.start = start
     appointment.status = AppointmentStatus.SCHEDULED

@@ -13,29 +13,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import FloatField, Func
-
 from scheduling.models import (
-    BLOCKING_STATUSES,
-    Appointment,
-    AppointmentStaff,
     Location,
     Resource,
     ServiceType,
     StaffMember,
 )
+from scheduling.services.busy import PATIENT, RESOURCE, STAFF, busy_rows
 from scheduling.time import Interval, covers, expand_rules, local_date, merge_intervals
 
 # Longest hold we look back for when loading busy intervals that reach into the window.
 LOOKBACK = timedelta(hours=24)
 LOOKBACK_SECONDS = LOOKBACK.total_seconds()
-
-
-class Epoch(Func):
-    """Seconds since 1970 as a float: loads far faster than timestamptz, and compares just as well."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
-    output_field = FloatField()
 
 
 @dataclass
@@ -106,7 +95,9 @@ class LocationCalendar:
         window_end: datetime,
         *,
         ignore_appointment_ids: Iterable[int] = (),
+        patient_ids: Iterable[int] = (),
     ) -> None:
+        """Load the calendar; ``patient_ids`` are the patients whose holds to load with the rest."""
         self.location = location
         self.zone = location.zone
         self.window_start = window_start
@@ -146,56 +137,39 @@ class LocationCalendar:
         }
         self.resource_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.staff_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
-        self.patient_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
+        self.patient_busy: dict[int, BusyIntervals] = {}
         self._slot_cache: dict[timedelta, list[datetime]] = {}
-        self._load_busy()
+        self._load_busy(patient_ids)
 
-    def _load_busy(self) -> None:
-        appointments = (
-            Appointment.objects.filter(
-                location=self.location,
-                status__in=BLOCKING_STATUSES,
-                start__lt=self.window_end + LOOKBACK,
-                hold_until__gt=self.window_start - LOOKBACK,
-            )
-            .order_by("start")
-            .values_list("pk", "resource_id", Epoch("start"), Epoch("hold_until"))
+    def _load_busy(self, patient_ids: Iterable[int]) -> None:
+        """Busy time of the chairs, the staff and the given patients, in one query (start order)."""
+        patients = sorted(set(patient_ids))
+        rows = busy_rows(
+            location_id=self.location.pk,
+            staff_ids=[member.pk for member in self.staff],
+            patient_ids=patients,
+            since=self.window_start - LOOKBACK,
+            until=self.window_end + LOOKBACK,
         )
-        for pk, resource_id, start, hold_until in appointments:
-            if pk not in self.ignored:
-                self.resource_busy[resource_id].append_sorted(start, hold_until, pk)
-        # Staff may also work at other locations: their busy time is global.
-        assignments = (
-            AppointmentStaff.objects.filter(
-                staff__in=[member.pk for member in self.staff],
-                is_blocking=True,
-                start__lt=self.window_end + LOOKBACK,
-                end__gt=self.window_start - LOOKBACK,
-            )
-            .order_by("start")
-            .values_list("appointment_id", "staff_id", Epoch("start"), Epoch("end"))
-        )
-        for appointment_id, staff_id, start, end in assignments:
-            if appointment_id not in self.ignored:
-                self.staff_busy[staff_id].append_sorted(start, end, appointment_id)
+        for patient_id in patients:
+            self.patient_busy[patient_id] = BusyIntervals()  # loaded, even when free
+        busy = {RESOURCE: self.resource_busy, STAFF: self.staff_busy, PATIENT: self.patient_busy}
+        ignored = self.ignored
+        for kind, owner, appointment_id, low, high in rows:
+            if appointment_id not in ignored:
+                busy[kind][owner].append_sorted(low, high, appointment_id)
 
     def load_patient(self, patient_id: int) -> BusyIntervals:
         """The patient's holds anywhere (all locations), loaded once."""
         if patient_id not in self.patient_busy:
-            busy = self.patient_busy[patient_id]
-            rows = (
-                Appointment.objects.filter(
-                    patient_id=patient_id,
-                    status__in=BLOCKING_STATUSES,
-                    start__lt=self.window_end + LOOKBACK,
-                    hold_until__gt=self.window_start - LOOKBACK,
-                )
-                .order_by("start")
-                .values_list("pk", Epoch("start"), Epoch("hold_until"))
-            )
-            for pk, start, hold_until in rows:
-                if pk not in self.ignored:
-                    busy.append_sorted(start, hold_until, pk)
+            busy = self.patient_busy[patient_id] = BusyIntervals()
+            rows = busy_rows(
+                location_id=None, staff_ids=[], patient_ids=[patient_id],
+                since=self.window_start - LOOKBACK, until=self.window_end + LOOKBACK,
+            )  # fmt: skip
+            for _kind, _owner, appointment_id, low, high in rows:
+                if appointment_id not in self.ignored:
+                    busy.append_sorted(low, high, appointment_id)
         return self.patient_busy[patient_id]
 
     # --- questions -------------------------------------------------------------------

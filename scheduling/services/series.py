@@ -273,7 +273,7 @@ def _schedule(
     window_end = last_visit + timedelta(days=ALTERNATIVE_SEARCH_DAYS, hours=12)
     if protocol.within_days is not None:
         window_end = min(window_end, datetime.combine(protocol.last_allowed_date, time.max, tzinfo=location.zone))
-    calendar = LocationCalendar(location, window_start, window_end)
+    calendar = LocationCalendar(location, window_start, window_end, patient_ids=[patient.pk])
     placed, failures = _place_all(calendar, protocol, service_type, patient, starts, resource=resource, fixed=fixed)
     if failures and (not accept_alternatives or any(f.alternative is None for f in failures)):
         raise _conflict(calendar, failures, len(starts))

@@ -206,7 +206,7 @@ def test_a_stale_calendar_still_gets_a_409_from_the_constraint(
         assert attempt(patient=patients[0], service_type=clinic.infusion, location=clinic.location,
                        start=ny(MONDAY, 9), resource=clinic.chairs[0]) == "booked"  # fmt: skip
         # Pretend the application check missed the first booking (the case a bug or a race would create).
-        monkeypatch.setattr(LocationCalendar, "_load_busy", lambda self: None)
+        monkeypatch.setattr(LocationCalendar, "_load_busy", lambda self, patient_ids: None)
 
         outcome = attempt(
             patient=patients[1],
