@@ -102,14 +102,17 @@ def _api_event(
     suffix, route = found
     object_id = str(kwargs.get("id", kwargs.get("pk", "")))
     created = getattr(response, "data", None)
+    patient: UUID | None = None
     if not object_id and response.status_code == 201 and isinstance(created, dict) and "id" in created:
         object_id = str(created["id"])  # what was created
+        # Its answer names its patient (every "patient" field is one's public id): no query needed.
+        patient = _as_uuid(created.get("patient", ""))
     action = ACTIONS.get(request.method or "GET") or (suffix if suffix and suffix != "list" else "create")
     if request.method == "GET" and suffix not in ("", "list", "detail"):
         action = f"read {suffix}"
-    if object_id and route.patient_of is not None:
+    if patient is None and object_id and route.patient_of is not None:
         patient = route.patient_of(object_id)
-    else:
+    elif patient is None:
         patient = _as_uuid(request.GET.get("patient", ""))
     return {"action": action, "object_type": route.object_type, "object_id": object_id, "patient_id": patient}
 

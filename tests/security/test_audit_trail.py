@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
+from backend import audit
 from backend.models import AuditEvent
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice
 from tests.factories import UserFactory
@@ -60,6 +63,28 @@ def test_money_records_name_their_patient(clinic: Clinic) -> None:
 
     event = AuditEvent.objects.get(object_type="invoice")
     assert (event.actor, event.action, event.patient_id) == (clinic.accountant, "read", clinic.patient.public_id)
+
+
+def test_a_created_record_is_logged_with_the_patient_its_answer_names_without_a_lookup(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+    route = audit.AUDITED_ROUTES["appointment"]
+    assert route is not None
+    assert route.patient_of is not None
+    find = route.patient_of
+    monkeypatch.setitem(audit.AUDITED_ROUTES, "appointment", dataclasses.replace(
+        route, patient_of=lambda object_id: looked_up.append(object_id) or find(object_id)))  # fmt: skip
+
+    appointment = book(clinic)
+    clinic.client(clinic.clinician).get(f"/api/v1/appointments/{appointment}/")
+
+    events = AuditEvent.objects.filter(object_type="appointment").order_by("id")
+    assert [(event.action, event.patient_id) for event in events] == [
+        ("create", clinic.patient.public_id),
+        ("read", clinic.patient.public_id),
+    ]
+    assert looked_up == [appointment]  # the read looked its patient up; the create did not need to
 
 
 def test_admin_pages_on_patient_records_are_recorded(clinic: Clinic) -> None:
