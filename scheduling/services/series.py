@@ -221,7 +221,8 @@ def _create_appointments(
         for p in ordered
     ]
     try:
-        with transaction.atomic():
+        # No savepoint: a conflict here aborts the whole booking, whose own atomic block rolls it back.
+        with transaction.atomic(savepoint=False):
             Appointment.objects.bulk_create(appointments)
             teams = [
                 [

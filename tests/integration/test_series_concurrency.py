@@ -12,6 +12,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from scheduling.models import Appointment, Series
+from scheduling.services.calendar import LocationCalendar
 from tests.integration.test_booking_concurrency import overlapping_active_pairs, overlapping_staff_pairs
 from tests.scheduling.conftest import NOW, clinic_with_patients
 
@@ -143,3 +144,29 @@ def test_no_overlap_across_two_locations_sharing_staff(clinic_and_patients: tupl
 
     assert Counter(results) == Counter({201: 1, 409: 3})
     assert overlapping_staff_pairs() == 0
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "stale-1"])
+def test_a_series_booked_from_a_stale_calendar_gets_a_409_from_the_constraint_and_books_nothing(
+    clinic_and_patients: tuple[Any, list[Any]], monkeypatch: pytest.MonkeyPatch, idempotency_key: str | None
+) -> None:
+    clinic, patients = clinic_and_patients
+    client = APIClient()
+    client.force_authenticate(clinic.reception)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    with time_machine.travel(NOW, tick=False):
+        first = client.post("/api/v1/series/", series_payload(clinic, patients[0]), format="json")
+        assert first.status_code == 201, first.json()
+        # Pretend the application check missed those visits (what a bug or a race would create).
+        monkeypatch.setattr(LocationCalendar, "_load_busy", lambda self, patient_ids: None)
+
+        second = client.post("/api/v1/series/", series_payload(clinic, patients[1]), format="json", headers=headers)
+        again = client.post("/api/v1/series/", series_payload(clinic, patients[1]), format="json", headers=headers)
+
+    assert second.status_code == 409, second.json()
+    assert second.json()["code"] == "booking_conflict"
+    assert "booked by someone else meanwhile" in second.json()["detail"]
+    assert again.json() == second.json()
+    assert Series.objects.count() == 1
+    assert Appointment.objects.count() == 3
+    assert overlapping_active_pairs("resource_id") == 0
