@@ -72,6 +72,11 @@ class Location(PublicIdModel):
         default=60, help_text="A reminder whose time has passed at booking is sent at once if it is at most this late; "
         "otherwise it is skipped.",
     )  # fmt: skip
+    setup_version = models.UUIDField(
+        default=uuid.uuid4, editable=False,
+        help_text="Changes whenever the opening hours, closures, resources, staff or shifts of the location change "
+        "(database triggers); booking reuses what it loaded for the same version.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ("name",)

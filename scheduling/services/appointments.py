@@ -39,6 +39,7 @@ from scheduling.models import (
     StaffMember,
 )
 from scheduling.services.calendar import LocationCalendar, Placement
+from scheduling.services.location_setup import location_setup
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import protocol_of, violations
 from scheduling.services.reminders import (
@@ -296,9 +297,10 @@ def appointment_book(
     _validate_choices(location, service_type, resource, staff)
     _ensure_future(start)
     ensure_cleared(patient, service_type, start, location)
-    lock_booking_scope(patient_ids=[patient.pk], location_ids=[location.pk])
+    setup = location_setup(location.pk)
+    lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
-    calendar = LocationCalendar(location, start, start + hold, patient_ids=[patient.pk])
+    calendar = LocationCalendar(location, start, start + hold, patient_ids=[patient.pk], setup=setup)
     appointment = Appointment(
         patient=patient, service_type=service_type, location=location, start=start, created_by=actor
     )
@@ -313,7 +315,8 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
 
     A confirmed appointment goes back to scheduled: the patient confirms the new time.
     """
-    lock_booking_scope(patient_ids=[appointment.patient_id], location_ids=[appointment.location_id])
+    setup = location_setup(appointment.location_id)
+    lock_booking_scope(patient_ids=[appointment.patient_id], setups=[setup])
     appointment = (
         Appointment.objects.select_for_update(of=("self",))
         .select_related("patient", "service_type", "location", "resource", "series")
@@ -332,7 +335,7 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(
         appointment.location, start, start + hold, ignore_appointment_ids=[appointment.pk],
-        patient_ids=[appointment.patient_id],
+        patient_ids=[appointment.patient_id], setup=setup,
     )  # fmt: skip
     current_staff = list(appointment.staff.all())
     appointment.start = start

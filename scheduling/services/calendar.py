@@ -20,6 +20,7 @@ from scheduling.models import (
     StaffMember,
 )
 from scheduling.services.busy import PATIENT, RESOURCE, STAFF, busy_rows
+from scheduling.services.location_setup import LocationSetup, location_setup
 from scheduling.time import Interval, covers, expand_rules, local_date, merge_intervals
 
 # Longest hold we look back for when loading busy intervals that reach into the window.
@@ -96,44 +97,33 @@ class LocationCalendar:
         *,
         ignore_appointment_ids: Iterable[int] = (),
         patient_ids: Iterable[int] = (),
+        setup: LocationSetup | None = None,
     ) -> None:
-        """Load the calendar; ``patient_ids`` are the patients whose holds to load with the rest."""
+        """Load the calendar; ``patient_ids`` are the patients whose holds to load with the rest.
+
+        ``setup`` is the location's current setup when the caller already has it (see location_setup).
+        """
         self.location = location
         self.zone = location.zone
         self.window_start = window_start
         self.window_end = window_end
         self.ignored = set(ignore_appointment_ids)
+        setup = setup or location_setup(location.pk)
         first, last = local_date(window_start - LOOKBACK, self.zone), local_date(window_end + LOOKBACK, self.zone)
-        closed = set(location.closures.filter(date__range=(first, last)).values_list("date", flat=True))
-        self.open_intervals = merge_intervals(
-            expand_rules(location.opening_rules.all(), self.zone, first, last, closed)
-        )
-        self.resources: list[Resource] = list(location.resources.filter(is_active=True).order_by("name"))
+        closed = {day for day in setup.closures if first <= day <= last}
+        self.open_intervals = merge_intervals(expand_rules(setup.opening_rules, self.zone, first, last, closed))
+        self.resources: list[Resource] = list(setup.resources)
         self._resources_by_kind: dict[str, list[tuple[int, Resource]]] = defaultdict(list)
         for resource in self.resources:
             self._resources_by_kind[resource.kind].append((resource.pk, resource))
-        staff = list(
-            StaffMember.objects.filter(locations=location, is_active=True)
-            .prefetch_related("shifts")
-            .order_by("name")
-            .distinct()
-        )
-        self.staff: list[StaffMember] = staff
+        self.staff: list[StaffMember] = list(setup.staff)
         self._staff_by_role: dict[str, list[tuple[int, StaffMember]]] = defaultdict(list)
-        for member in staff:
+        for member in self.staff:
             for role in member.roles:
                 self._staff_by_role[role].append((member.pk, member))
         self.shift_intervals: dict[int, list[Interval]] = {
-            member.pk: merge_intervals(
-                expand_rules(
-                    [shift for shift in member.shifts.all() if shift.location_id == location.pk],
-                    self.zone,
-                    first,
-                    last,
-                    closed,
-                )
-            )
-            for member in staff
+            member.pk: merge_intervals(expand_rules(setup.shifts[member.pk], self.zone, first, last, closed))
+            for member in self.staff
         }
         self.resource_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.staff_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from scheduling.models import StaffMember
+from scheduling.services.location_setup import LocationSetup
 
 _NAMESPACE = {"patient": 1, "location": 2, "staff": 3}
 
@@ -22,10 +22,14 @@ def _key(kind: str, pk: int) -> int:
     return (_NAMESPACE[kind] << 56) | pk
 
 
-def lock_booking_scope(*, patient_ids: Iterable[int], location_ids: Iterable[int]) -> None:
-    """Take the advisory locks for booking these patients at these locations (inside a transaction)."""
-    locations = sorted(set(location_ids))
-    staff = sorted(set(StaffMember.objects.filter(locations__in=locations).values_list("pk", flat=True)))
+def lock_booking_scope(*, patient_ids: Iterable[int], setups: Iterable[LocationSetup]) -> None:
+    """Take the advisory locks for booking these patients at these locations (inside a transaction).
+
+    The staff locked are the people working at the locations (from their current setups).
+    """
+    setups = list(setups)
+    locations = sorted({setup.location_id for setup in setups})
+    staff = sorted({pk for setup in setups for pk in setup.staff_ids})
     keys = (
         [_key("patient", pk) for pk in sorted(set(patient_ids))]
         + [_key("location", pk) for pk in locations]

@@ -43,6 +43,7 @@ from scheduling.services.appointments import (
     is_late_cancellation,
 )
 from scheduling.services.calendar import LocationCalendar, Placement
+from scheduling.services.location_setup import LocationSetup, location_setup
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, protocol_of, validate_protocol
 from scheduling.services.reminders import cancel_visit_reminders, schedule_visit_reminders, series_change_record
@@ -57,10 +58,6 @@ class Failure:
     start: datetime
     error: ApplicationError
     alternative: Placement | None = None
-
-
-def open_weekdays(location: Location) -> set[int]:
-    return set(location.opening_rules.values_list("weekday", flat=True))
 
 
 def series_status(series: Series, appointments: list[Appointment]) -> str:
@@ -248,6 +245,7 @@ def _create_appointments(
 def _schedule(
     *,
     location: Location,
+    setup: LocationSetup,
     service_type: ServiceType,
     patient: Patient,
     protocol: SeriesProtocol,
@@ -256,7 +254,7 @@ def _schedule(
     fixed: list[datetime],
 ) -> list[Placement]:
     """Plan and place the visits; raise the 409 (nothing written) unless every visit has a place."""
-    weekdays_open = open_weekdays(location)
+    weekdays_open = setup.open_weekdays
     validate_protocol(protocol, weekdays_open)
     starts = plan(protocol, location.zone, weekdays_open, fixed=fixed)
     if starts[0] < timezone.now():
@@ -274,7 +272,7 @@ def _schedule(
     window_end = last_visit + timedelta(days=ALTERNATIVE_SEARCH_DAYS, hours=12)
     if protocol.within_days is not None:
         window_end = min(window_end, datetime.combine(protocol.last_allowed_date, time.max, tzinfo=location.zone))
-    calendar = LocationCalendar(location, window_start, window_end, patient_ids=[patient.pk])
+    calendar = LocationCalendar(location, window_start, window_end, patient_ids=[patient.pk], setup=setup)
     placed, failures = _place_all(calendar, protocol, service_type, patient, starts, resource=resource, fixed=fixed)
     if failures and (not accept_alternatives or any(f.alternative is None for f in failures)):
         raise _conflict(calendar, failures, len(starts))
@@ -302,10 +300,11 @@ def series_book(
     """
     _ensure_same_group(patient, service_type, location)
     _validate_choices(location, service_type, resource, ())
-    lock_booking_scope(patient_ids=[patient.pk], location_ids=[location.pk])
+    setup = location_setup(location.pk)
+    lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     placements = _schedule(
-        location=location, service_type=service_type, patient=patient, protocol=protocol, resource=resource,
-        accept_alternatives=accept_alternatives, fixed=[],
+        location=location, setup=setup, service_type=service_type, patient=patient, protocol=protocol,
+        resource=resource, accept_alternatives=accept_alternatives, fixed=[],
     )  # fmt: skip
     series = Series.objects.create(
         patient=patient, service_type=service_type, location=location, template=template, count=protocol.count,
@@ -338,7 +337,8 @@ def series_extend(
 
     The new visits may use another service type of the same resource kind (a booster after an induction).
     """
-    lock_booking_scope(patient_ids=[series.patient_id], location_ids=[series.location_id])
+    setup = location_setup(series.location_id)
+    lock_booking_scope(patient_ids=[series.patient_id], setups=[setup])
     series = Series.objects.select_for_update().select_related("patient", "location", "service_type").get(pk=series.pk)
     if series.cancelled_at is not None:
         raise InvalidBookingRequest("A cancelled series cannot be extended; book a new one.")
@@ -358,7 +358,7 @@ def series_extend(
             errors={"service_type": ["Must use the same kind of chair or room as the series."]},
         )
     placements = _schedule(
-        location=series.location, service_type=service, patient=series.patient, protocol=protocol,
+        location=series.location, setup=setup, service_type=service, patient=series.patient, protocol=protocol,
         resource=series.resource, accept_alternatives=accept_alternatives, fixed=fixed,
     )  # fmt: skip
     appointments = _create_appointments(series, placements, actor, service)

@@ -1,0 +1,86 @@
+"""What a calendar needs to know about a location that rarely changes, kept in memory per version.
+
+Opening hours, closures, resources, staff and their shifts change a few times
+a year; bookings read them many times a minute. Each process keeps the last
+setup it loaded for each location, labelled with the location's
+``setup_version``, which database triggers replace whenever any of those rows
+changes (migration 0006, whoever writes). A caller reads the current version
+(one small query) and reloads only when it differs.
+
+A setup labelled with a version holds what was committed at that version or
+later, never earlier: the version is read first. Setups are shared by every
+request of the process and must not be modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Prefetch
+
+from scheduling.errors import InvalidBookingRequest
+from scheduling.models import Closure, Location, OpeningRule, Resource, Shift, StaffMember
+
+
+@dataclass(frozen=True)
+class LocationSetup:
+    location_id: int
+    version: UUID
+    opening_rules: tuple[OpeningRule, ...]
+    closures: frozenset[date]
+    resources: tuple[Resource, ...]  # active ones, by name
+    staff: tuple[StaffMember, ...]  # active people working here, by name
+    shifts: Mapping[int, tuple[Shift, ...]]  # staff member's pk -> their shifts here
+
+    @property
+    def open_weekdays(self) -> set[int]:
+        return {rule.weekday for rule in self.opening_rules}
+
+    @property
+    def staff_ids(self) -> list[int]:
+        return [member.pk for member in self.staff]
+
+
+_LOADED: dict[int, LocationSetup] = {}
+
+
+def _current_version(location_id: int) -> UUID:
+    table, column = Location._meta.db_table, Location._meta.get_field("setup_version").column
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [location_id])  # noqa: S608 - model metadata
+        row = cursor.fetchone()
+    if row is None:
+        raise InvalidBookingRequest("That location no longer exists.", errors={"location": ["Not found."]})
+    return UUID(str(row[0]))
+
+
+def _load(location_id: int, version: UUID) -> LocationSetup:
+    staff = tuple(
+        StaffMember.objects.filter(locations=location_id, is_active=True)
+        .prefetch_related(Prefetch("shifts", queryset=Shift.objects.filter(location_id=location_id)))
+        .order_by("name", "pk")
+        .distinct()
+    )
+    return LocationSetup(
+        location_id=location_id,
+        version=version,
+        opening_rules=tuple(OpeningRule.objects.filter(location_id=location_id)),
+        closures=frozenset(Closure.objects.filter(location_id=location_id).values_list("date", flat=True)),
+        resources=tuple(Resource.objects.filter(location_id=location_id, is_active=True).order_by("name")),
+        staff=staff,
+        shifts={member.pk: tuple(member.shifts.all()) for member in staff},
+    )
+
+
+def location_setup(location_id: int) -> LocationSetup:
+    """The location's current setup: from memory when its version is unchanged, else loaded (5 queries)."""
+    version = _current_version(location_id)
+    known = _LOADED.get(location_id)
+    if known is not None and known.version == version:
+        return known
+    setup = _LOADED[location_id] = _load(location_id, version)
+    return setup
