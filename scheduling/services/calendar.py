@@ -129,6 +129,7 @@ class LocationCalendar:
         self.staff_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.patient_busy: dict[int, BusyIntervals] = {}
         self._slot_cache: dict[timedelta, list[datetime]] = {}
+        self._slot_local_cache: dict[timedelta, list[tuple[int, int]]] = {}
         self._load_busy(patient_ids)
 
     def _load_busy(self, patient_ids: Iterable[int]) -> None:
@@ -257,6 +258,13 @@ class LocationCalendar:
         if duration not in self._slot_cache:
             self._slot_cache[duration] = self._compute_slot_starts(duration)
         return self._slot_cache[duration]
+
+    def slot_local_days(self, duration: timedelta) -> list[tuple[int, int]]:
+        """For each of ``slot_starts(duration)``: its local date's ordinal and local minute of the day."""
+        if duration not in self._slot_local_cache:
+            local = (start.astimezone(self.zone) for start in self.slot_starts(duration))
+            self._slot_local_cache[duration] = [(day.toordinal(), day.hour * 60 + day.minute) for day in local]
+        return self._slot_local_cache[duration]
 
     def _compute_slot_starts(self, duration: timedelta) -> list[datetime]:
         step = timedelta(minutes=self.location.slot_minutes)

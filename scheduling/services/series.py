@@ -9,6 +9,7 @@ protocol; with ``accept_alternatives`` the series is booked with them at once.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -136,20 +137,18 @@ def _nearest_alternative(
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     low = max(calendar.window_start, original - timedelta(days=ALTERNATIVE_SEARCH_DAYS))
     high = min(calendar.window_end, original + timedelta(days=ALTERNATIVE_SEARCH_DAYS))
-    candidates = [start for start in calendar.slot_starts(hold) if low <= start <= high and start > timezone.now()]
-    zone = calendar.zone
-    wanted = original.astimezone(zone)
-
-    def nearness(start: datetime) -> tuple[int, float, datetime]:
-        """Nearest day first, then nearest time of day: what a receptionist would offer."""
-        local = start.astimezone(zone)
-        days = abs((local.date() - wanted.date()).days)
-        minutes = abs((local.hour * 60 + local.minute) - (wanted.hour * 60 + wanted.minute))
-        return days, minutes, start
-
-    candidates.sort(key=nearness)
-    fit = ProtocolFit(protocol, zone, taken)
-    for start in candidates:
+    starts = calendar.slot_starts(hold)  # sorted: low <= start <= high, and start in the future
+    first = max(bisect.bisect_left(starts, low), bisect.bisect_right(starts, timezone.now()))
+    last = bisect.bisect_right(starts, high)
+    wanted = original.astimezone(calendar.zone)
+    wanted_day, wanted_minute = wanted.toordinal(), wanted.hour * 60 + wanted.minute
+    candidates = [
+        (abs(day - wanted_day), abs(minute - wanted_minute), start)
+        for start, (day, minute) in zip(starts[first:last], calendar.slot_local_days(hold)[first:last], strict=True)
+    ]
+    candidates.sort()  # nearest day first, then nearest time of day: what a receptionist would offer
+    fit = ProtocolFit(protocol, calendar.zone, taken)
+    for _days, _minutes, start in candidates:
         if not fit.allows(start):
             continue
         placement = calendar.placement(service_type, start, patient_id=patient.pk, resource=resource)
