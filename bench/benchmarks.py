@@ -77,6 +77,8 @@ def series_booking(client: Client, data: Dataset, settings: Settings) -> Result:
         last["body"] = body
 
     def via_sql(_index: int) -> None:
+        """Every row the booking writes, one INSERT each: the series, its visits and their staff, the change
+        record and its two summary reminders (one transaction), then the audit event (as the middleware does)."""
         body, patient_pk = last["body"], last["patient_pk"]
         with connection.cursor() as cursor, connection.connection.transaction():
             cursor.execute(
@@ -86,6 +88,7 @@ def series_booking(client: Client, data: Dataset, settings: Settings) -> Result:
                 [patient_pk, data.service_type.pk, data.location.pk, data.first_monday],
             )
             series_id = cursor.fetchone()[0]
+            appointment_ids = []
             for visit in body["appointments"]:
                 start = dt.datetime.fromisoformat(visit["start"])
                 cursor.execute(
@@ -97,12 +100,34 @@ def series_booking(client: Client, data: Dataset, settings: Settings) -> Result:
                      start, start + dt.timedelta(minutes=40), start + dt.timedelta(minutes=100)],
                 )  # fmt: skip
                 appointment_id = cursor.fetchone()[0]
+                appointment_ids.append(appointment_id)
                 for member in visit["staff"]:
                     cursor.execute(
                         'INSERT INTO scheduling_appointmentstaff (appointment_id, staff_id, role, start, "end",'
                         " is_blocking) VALUES (%s, %s, %s, %s, %s, true)",
                         [appointment_id, staff[member["id"]], member["role"], start, start + dt.timedelta(minutes=40)],
                     )
+            cursor.execute(
+                "INSERT INTO scheduling_serieschange (series_id, kind, appointment_ids, details, actor_id, created_at)"
+                " VALUES (%s, 'booked', %s, '{}', %s, now()) RETURNING id",
+                [series_id, appointment_ids, data.user.pk],
+            )
+            change_id = cursor.fetchone()[0]
+            for channel in ("email", "sms"):
+                cursor.execute(
+                    "INSERT INTO scheduling_reminder (public_id, kind, channel, due_at, status, attempts, provider_id,"
+                    " last_error, created_at, updated_at, patient_id, series_change_id) VALUES (gen_random_uuid(),"
+                    " 'series_summary', %s, now(), 'pending', 0, '', '', now(), now(), %s, %s)",
+                    [channel, patient_pk, change_id],
+                )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO backend_auditevent (at, actor_id, actor_username, roles, action, object_type, object_id,"
+                " patient_id, ip, details) VALUES (now(), %s, %s, 'reception', 'create', 'series', %s, %s,"
+                " '127.0.0.1', %s)",
+                [data.user.pk, data.user.username, body["id"], body["patient"],
+                 '{"status": 201, "path": "/api/v1/series/"}'],
+            )  # fmt: skip
         last["sql_series"] = series_id
 
     def reset(_index: int) -> None:
@@ -117,7 +142,7 @@ def series_booking(client: Client, data: Dataset, settings: Settings) -> Result:
     subject, baseline = interleaved(via_http, via_sql, repeats=settings.repeats, warmup=settings.warmup, between=reset)
     return summarise(
         "1. series booking (HTTP)", f"6 infusions, {len(resources)} chairs, {data.existing} existing bookings",
-        subject, baseline, baseline_label="same rows INSERTed in SQL", target="median < 50 ms, ratio <= 3",
+        subject, baseline, baseline_label="every row it writes, INSERTed in SQL", target="median < 50 ms, ratio <= 3",
         met=lambda median, _p95, ratio: median < 50 and ratio is not None and ratio <= 3,
     )  # fmt: skip
 

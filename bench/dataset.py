@@ -42,6 +42,7 @@ class Dataset:
     service_type: ServiceType
     patients: list[Patient]
     token: str
+    user: User
     first_monday: dt.date
     existing: int
 
@@ -83,7 +84,7 @@ def build(*, patients: int) -> Dataset:
     today = timezone.localdate()
     first_monday = today + dt.timedelta(days=7 - today.weekday() + 7)
     existing = _existing_bookings(rng, location, service, chairs, nurses, people, first_monday)
-    return Dataset(location, service, people, token, first_monday, existing)
+    return Dataset(location, service, people, token, user, first_monday, existing)
 
 
 def _existing_bookings(  # noqa: PLR0917 - private helper of build()
