@@ -67,6 +67,7 @@ def reminders_dispatch(
         stale_queued = moment - timedelta(seconds=settings.REMINDER_QUEUED_TIMEOUT)
         stale_sending = moment - timedelta(seconds=settings.REMINDER_SENDING_TIMEOUT)
         with transaction.atomic():
+            _give_up_stuck(stale_sending, moment)
             ids = list(
                 Reminder.objects.select_for_update(skip_locked=True)
                 .filter(
@@ -87,6 +88,25 @@ def reminders_dispatch(
         if len(ids) < CLAIM:
             break
     return total
+
+
+def _give_up_stuck(stale_sending: datetime, now: datetime) -> int:
+    """Fail rows left ``sending`` after their last allowed attempt instead of claiming them again.
+
+    A row stays ``sending`` when its worker died, or when something other than a delivery error (a
+    bug while rendering it, say) broke off its attempt; each claim counts an attempt, so a row that
+    breaks every worker stops after ``REMINDER_MAX_ATTEMPTS`` instead of coming back for ever.
+    """
+    stuck = Reminder.objects.filter(
+        status=ReminderStatus.SENDING, updated_at__lt=stale_sending, attempts__gte=settings.REMINDER_MAX_ATTEMPTS
+    )
+    given_up = stuck.update(
+        status=ReminderStatus.FAILED, updated_at=now,
+        last_error=f"gave up: still sending after {settings.REMINDER_MAX_ATTEMPTS} attempts (see the worker's log)",
+    )  # fmt: skip
+    if given_up:
+        logger.error("reminders: %d row(s) failed, stuck while sending on their last attempt", given_up)
+    return given_up
 
 
 def delivery_batches(ids: Sequence[int]) -> list[list[int]]:

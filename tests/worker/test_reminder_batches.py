@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
+import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 from pytest_django import Settings as DjangoSettings
@@ -14,9 +16,10 @@ from scheduling.services.appointments import appointment_book, appointment_trans
 from tests.processes import free_port
 from tests.scheduling.conftest import Clinic, ny
 from tests.worker.conftest import Sink
+from worker import reminders as reminders_module
 from worker.channels import email
 from worker.channels.base import TransientDeliveryError
-from worker.reminders import DELIVERY_SPREAD, delivery_batches, reminders_deliver
+from worker.reminders import DELIVERY_SPREAD, delivery_batches, reminders_deliver, reminders_dispatch
 from worker.tasks.reminders import reminder_deliver_task
 
 MONDAY = dt.date(2026, 10, 5)
@@ -97,6 +100,37 @@ def test_a_row_that_keeps_failing_is_recorded_failed_on_its_last_attempt(
     assert reminder.last_error.startswith("gave up after retries: SMTP unavailable")
     assert list(reminder.attempt_log.values_list("outcome", flat=True)) == ["retry", "retry", "failed"]
     email._reset()
+
+
+def test_a_row_that_breaks_its_worker_every_time_is_failed_after_its_last_attempt_not_retried_for_ever(
+    clinic: Clinic, settings: DjangoSettings, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Not a delivery error but a bug: rendering raises, the row is left sending, and the sweep takes it again."""
+    settings.REMINDER_MAX_ATTEMPTS, settings.REMINDER_SENDING_TIMEOUT = 3, 60
+    (reminder,) = queued_email_reminders(clinic, 1)
+    Reminder.objects.filter(pk=reminder.pk).update(status=ReminderStatus.PENDING, due_at=ny(MONDAY, 6))
+    Reminder.objects.exclude(pk=reminder.pk).update(status=ReminderStatus.CANCELLED)  # only this one is due
+
+    def broken(_reminder: Reminder) -> None:
+        raise RuntimeError("template bug")
+
+    monkeypatch.setattr(reminders_module, "render", broken)
+    claimed: list[list[int]] = []
+    moment = ny(MONDAY, 7)
+    for _ in range(5):
+        with time_machine.travel(moment, tick=False):
+            before = len(claimed)
+            with django_capture_on_commit_callbacks(execute=True):
+                reminders_dispatch(enqueue=claimed.append)
+            for ids in claimed[before:]:
+                with pytest.raises(RuntimeError, match="template bug"):
+                    reminders_deliver(ids)
+        moment += dt.timedelta(minutes=2)  # past the sending timeout
+
+    reminder.refresh_from_db()
+    assert claimed == [[reminder.pk]] * 3  # three attempts, then no more claims
+    assert (reminder.status, reminder.attempts) == ("failed", 3)
+    assert reminder.last_error.startswith("gave up: still sending after 3 attempts")
 
 
 def test_the_task_takes_a_batch_and_still_takes_a_single_id_enqueued_before_batches(
