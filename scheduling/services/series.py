@@ -338,7 +338,11 @@ def series_extend(
     """
     setup = location_setup(series.location_id)
     lock_booking_scope(patient_ids=[series.patient_id], setups=[setup])
-    series = Series.objects.select_for_update().select_related("patient", "location", "service_type").get(pk=series.pk)
+    series = (
+        Series.objects.select_for_update(of=("self",))
+        .select_related("patient", "location", "service_type")
+        .get(pk=series.pk)
+    )
     if series.cancelled_at is not None:
         raise InvalidBookingRequest("A cancelled series cannot be extended; book a new one.")
     service = service_type or series.service_type
@@ -375,7 +379,7 @@ def series_cancel(*, actor: User | None, series: Series, reason: str, from_: dat
     """Cancel the series' remaining visits (from ``from_``, default now): one change, one message."""
     if not reason.strip():
         raise InvalidBookingRequest("Give a reason for the cancellation.", errors={"reason": ["Required."]})
-    series = Series.objects.select_for_update().select_related("location").get(pk=series.pk)
+    series = Series.objects.select_for_update(of=("self",)).select_related("location").get(pk=series.pk)
     now = timezone.now()
     cutoff = max(from_ or now, now)
     remaining = list(

@@ -340,3 +340,25 @@ def test_appointment_booking_honours_idempotency_keys_too(clinic: Clinic) -> Non
     assert first.status_code == replay.status_code == 201
     assert first.json()["id"] == replay.json()["id"]
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize("action", ["extend", "cancel"])
+def test_changing_a_series_row_locks_the_series_alone_not_its_location_or_patient(
+    clinic: Clinic, booked: dict[str, Any], action: str
+) -> None:
+    """A location row lock would make every setup change (its triggers update the location) wait on it."""
+    body = {"count": 1} if action == "extend" else {"reason": "Moving away"}
+    locks: list[str] = []
+
+    def record(execute: Any, query: str, *args: Any) -> Any:
+        if "FOR UPDATE" in query:
+            locks.append(query[query.index("FOR UPDATE") :])
+        return execute(query, *args)
+
+    with connection.execute_wrapper(record):
+        response = clinic.client(clinic.reception).post(f"/api/v1/series/{booked['id']}/{action}/", body)
+
+    assert response.status_code == 200, response.json()
+    assert locks
+    assert all(lock.startswith('FOR UPDATE OF "scheduling_') for lock in locks), locks
+    assert not [lock for lock in locks if "scheduling_location" in lock or "scheduling_patient" in lock]
