@@ -347,7 +347,7 @@ def test_changing_a_series_row_locks_the_series_alone_not_its_location_or_patien
     clinic: Clinic, booked: dict[str, Any], action: str
 ) -> None:
     """A location row lock would make every setup change (its triggers update the location) wait on it."""
-    body = {"count": 1} if action == "extend" else {"reason": "Moving away"}
+    body: dict[str, Any] = {"count": 1} if action == "extend" else {"reason": "Moving away"}
     locks: list[str] = []
 
     def record(execute: Any, query: str, *args: Any) -> Any:
