@@ -263,7 +263,7 @@ class LocationCalendar:
         """For each of ``slot_starts(duration)``: its local date's ordinal and local minute of the day."""
         if duration not in self._slot_local_cache:
             local = (start.astimezone(self.zone) for start in self.slot_starts(duration))
-            self._slot_local_cache[duration] = [(day.toordinal(), day.hour * 60 + day.minute) for day in local]
+            self._slot_local_cache[duration] = [(at.toordinal(), at.hour * 60 + at.minute) for at in local]
         return self._slot_local_cache[duration]
 
     def _compute_slot_starts(self, duration: timedelta) -> list[datetime]:
