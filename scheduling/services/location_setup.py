@@ -49,9 +49,11 @@ _LOADED: dict[int, LocationSetup] = {}
 
 
 def _current_version(location_id: int) -> UUID:
-    table, column = Location._meta.db_table, Location._meta.get_field("setup_version").column
+    quote = connection.ops.quote_name
+    table, column = quote(Location._meta.db_table), quote(Location._meta.get_field("setup_version").column)
+    key = quote(Location._meta.pk.column)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [location_id])  # noqa: S608 - model metadata
+        cursor.execute(f"SELECT {column} FROM {table} WHERE {key} = %s", [location_id])  # noqa: S608 - model metadata
         row = cursor.fetchone()
     if row is None:
         raise InvalidBookingRequest("That location no longer exists.", errors={"location": ["Not found."]})
