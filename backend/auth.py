@@ -13,7 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
@@ -42,8 +46,16 @@ def token_revoke(token: Token) -> None:
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        user, token = super().authenticate_credentials(key)
+        """DRF's check, reading the token, its user and the user's groups (roles) in one query."""
+        group_names = ArraySubquery(Group.objects.filter(user=OuterRef("user_id")).values("name"))
+        try:
+            token = Token.objects.select_related("user").annotate(group_names=group_names).get(key=key)
+        except Token.DoesNotExist:
+            raise AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise AuthenticationFailed(_("User inactive or deleted."))
         if token_expired(token):
             token_revoke(token)
             raise TokenExpired("The token has expired; sign in again.")
-        return user, token
+        token.user.remember_groups(token.group_names)
+        return token.user, token

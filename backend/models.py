@@ -12,17 +12,22 @@ class User(AbstractUser):
     """A person who signs in: staff member or patient. Roles are groups named after `Role`."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    _role_names: list[str]
 
     def role_names(self) -> list[str]:
         """The user's roles, sorted; superusers are admins whatever their groups."""
         cached: list[str] | None = getattr(self, "_role_names", None)
         if cached is None:
-            names = {group.name for group in self.groups.all() if group.name in Role.values}
-            if self.is_superuser:
-                names.add(Role.ADMIN)
-            cached = sorted(names)
-            self._role_names = cached
+            self.remember_groups([group.name for group in self.groups.all()])
+            cached = self._role_names
         return cached
+
+    def remember_groups(self, group_names: list[str]) -> None:
+        """Keep the roles from group names read with the user (sign-in reads both at once)."""
+        names = {name for name in group_names if name in Role.values}
+        if self.is_superuser:
+            names.add(Role.ADMIN)
+        self._role_names = sorted(names)
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.role_names() for role in roles)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -58,3 +60,54 @@ def test_role_groups_exist_after_migrations() -> None:
     from django.contrib.auth.models import Group
 
     assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+
+
+def test_a_token_request_reads_token_user_and_roles_in_one_query(api_client: APIClient) -> None:
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    user = UserFactory(roles=[Role.CLINICIAN, Role.RECEPTION])
+    user.groups.add(Group.objects.create(name="book club"))  # not a role: ignored
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    statements: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        me = api_client.get("/api/v1/me/")
+
+    assert me.json()["roles"] == ["clinician", "reception"]
+    reading_auth = [sql for sql in statements if '"auth_group"' in sql or '"authtoken_token"' in sql]
+    assert len(reading_auth) == 1, reading_auth
+    assert '"authtoken_token"' in reading_auth[0]
+    assert '"auth_group"' in reading_auth[0]
+
+
+@pytest.mark.parametrize(
+    ("roles", "superuser", "expected"),
+    [([], False, []), ([], True, ["admin"]), ([Role.PATIENT], False, ["patient"])],
+)
+def test_token_roles_match_the_users_groups(
+    api_client: APIClient, roles: list[str], superuser: bool, expected: list[str]
+) -> None:
+    from rest_framework.authtoken.models import Token
+
+    user = UserFactory(roles=roles, is_superuser=superuser)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    assert api_client.get("/api/v1/me/").json()["roles"] == expected
+
+
+def test_an_inactive_users_token_is_refused(api_client: APIClient) -> None:
+    from rest_framework.authtoken.models import Token
+
+    user = UserFactory(roles=[Role.RECEPTION], is_active=False)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    response = api_client.get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == "User inactive or deleted."
