@@ -36,7 +36,12 @@ def _offsets(appointment: Appointment) -> list[int]:
 
 
 def schedule_visit_reminders(appointments: Iterable[Appointment]) -> list[Reminder]:
-    """Create the reminders of newly booked (or moved) visits.
+    """Create the reminders of newly booked (or moved) visits."""
+    return Reminder.objects.bulk_create(visit_reminder_rows(appointments))
+
+
+def visit_reminder_rows(appointments: Iterable[Appointment]) -> list[Reminder]:
+    """The reminders of newly booked (or moved) visits, unsaved.
 
     A reminder whose time has already passed is due at once when it is at most
     the location's grace late (a booking for tomorrow still gets its 24-hour
@@ -68,7 +73,7 @@ def schedule_visit_reminders(appointments: Iterable[Appointment]) -> list[Remind
                         last_error=note,
                     )
                 )
-    return Reminder.objects.bulk_create(rows)
+    return rows
 
 
 def cancel_visit_reminders(appointments: Iterable[Appointment], *, reason: str = "The visit was cancelled.") -> int:
@@ -94,17 +99,25 @@ def series_change_record(
     details: dict[str, Any] | None = None,
 ) -> SeriesChange:
     """Record a series change and its one summary message per channel, due now."""
-    change = SeriesChange.objects.create(
-        series_id=series_id, kind=kind, appointment_ids=[a.pk for a in appointments], details=details or {},
-        actor=actor,
-    )  # fmt: skip
+    change, summaries = series_change_rows(patient_id=patient_id, kind=kind, actor=actor, details=details)
+    change.series_id, change.appointment_ids = series_id, [appointment.pk for appointment in appointments]
+    change.save(force_insert=True)
+    Reminder.objects.bulk_create(summaries)
+    return change
+
+
+def series_change_rows(
+    *, patient_id: int, kind: str, actor: User | None, details: dict[str, Any] | None = None
+) -> tuple[SeriesChange, list[Reminder]]:
+    """A series change and its summary messages, unsaved; the caller sets its series and ``appointment_ids``."""
+    change = SeriesChange(kind=kind, appointment_ids=[], details=details or {}, actor=actor)
     now = timezone.now()
-    Reminder.objects.bulk_create(
+    summaries = [
         Reminder(kind=ReminderKind.SERIES_SUMMARY, series_change=change, patient_id=patient_id, channel=channel,
                  due_at=now)
         for channel in DEFAULT_CHANNELS
-    )  # fmt: skip
-    return change
+    ]  # fmt: skip
+    return change, summaries
 
 
 def reminder_retry(*, reminder_id: int) -> bool:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from backend.errors import ApplicationError
 from backend.fields import zoned
+from backend.insert_together import draw_primary_keys, insert_together
 from backend.models import User
 from backend.prefetch import remember_related
 from scheduling.errors import BookingConflict, InvalidBookingRequest
@@ -47,7 +48,12 @@ from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.location_setup import LocationSetup, location_setup
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, protocol_of, validate_protocol
-from scheduling.services.reminders import cancel_visit_reminders, schedule_visit_reminders, series_change_record
+from scheduling.services.reminders import (
+    cancel_visit_reminders,
+    series_change_record,
+    series_change_rows,
+    visit_reminder_rows,
+)
 
 ALTERNATIVE_SEARCH_DAYS = 7
 CANCELLABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
@@ -198,47 +204,43 @@ def _conflict(calendar: LocationCalendar, failures: list[Failure], total: int) -
     )
 
 
-def _create_appointments(
-    series: Series, placements: list[Placement], actor: User | None, service_type: ServiceType | None = None
+def _write_visits(
+    series: Series, placements: list[Placement], actor: User | None, *, kind: str, service_type: ServiceType
 ) -> list[Appointment]:
-    ordered = sorted(placements, key=lambda p: p.start)
-    appointments = [
+    """Write the visits, their staff and reminders, and the change record with its summaries (and a new
+    series itself) in one statement; a visit taken meanwhile raises the 409 and nothing is written."""
+    visits = [
         Appointment(
-            patient=series.patient,
-            service_type=service_type or series.service_type,
-            location=series.location,
-            series=series,
-            created_by=actor,
-            start=p.start,
-            end=p.end,
-            hold_until=p.hold_until,
-            resource=p.resource,
+            patient=series.patient, service_type=service_type, location=series.location, series=series,
+            created_by=actor, start=p.start, end=p.end, hold_until=p.hold_until, resource=p.resource,
         )
-        for p in ordered
-    ]
+        for p in sorted(placements, key=lambda p: p.start)
+    ]  # fmt: skip
+    teams = [
+        [AppointmentStaff(appointment=visit, staff=member, role=role, start=visit.start, end=visit.end)
+         for member, role in placement.staff]
+        for visit, placement in zip(visits, sorted(placements, key=lambda p: p.start), strict=True)
+    ]  # fmt: skip
+    change, summaries = series_change_rows(patient_id=series.patient_id, kind=kind, actor=actor)
+    rows = (
+        [series] if series._state.adding else [], visits, [part for team in teams for part in team],
+        [change], summaries, visit_reminder_rows(visits),
+    )  # fmt: skip
+    draw_primary_keys(*rows)
+    change.series_id, change.appointment_ids = series.pk, [visit.pk for visit in visits]
     try:
-        # No savepoint: a conflict here aborts the whole booking, whose own atomic block rolls it back.
-        with transaction.atomic(savepoint=False):
-            Appointment.objects.bulk_create(appointments)
-            teams = [
-                [
-                    AppointmentStaff(appointment=a, staff=member, role=role, start=p.start, end=p.end)
-                    for member, role in p.staff
-                ]
-                for a, p in zip(appointments, ordered, strict=True)
-            ]
-            AppointmentStaff.objects.bulk_create(part for team in teams for part in team)
+        insert_together(*rows)
     except IntegrityError as error:
-        kind = constraint_kind(error)
-        if kind is None:
+        conflict = constraint_kind(error)
+        if conflict is None:
             raise
         raise BookingConflict(
-            f"The {kind} was booked by someone else meanwhile; nothing was booked.",
-            extra={"conflicts": [{"kind": kind}]},
+            f"The {conflict} was booked by someone else meanwhile; nothing was booked.",
+            extra={"conflicts": [{"kind": conflict}]},
         ) from error
-    for appointment, team in zip(appointments, teams, strict=True):
-        remember_related(appointment, "staff_assignments", team)
-    return appointments
+    for visit, team in zip(visits, teams, strict=True):
+        remember_related(visit, "staff_assignments", team)
+    return visits
 
 
 def _schedule(
@@ -305,19 +307,14 @@ def series_book(
         location=location, setup=setup, service_type=service_type, patient=patient, protocol=protocol,
         resource=resource, accept_alternatives=accept_alternatives, fixed=[],
     )  # fmt: skip
-    series = Series.objects.create(
+    series = Series(
         patient=patient, service_type=service_type, location=location, template=template, count=protocol.count,
         first_date=protocol.first_date, local_time=protocol.local_time, weekdays=list(protocol.weekdays),
         min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week,
         within_days=protocol.within_days, resource=resource, created_by=actor,
     )  # fmt: skip
-    appointments = _create_appointments(series, placements, actor)
-    remember_related(series, "appointments", appointments)
-    schedule_visit_reminders(appointments)
-    series_change_record(
-        series_id=series.pk, patient_id=patient.pk, kind=SeriesChangeKind.BOOKED, appointments=appointments,
-        actor=actor,
-    )  # fmt: skip
+    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=service_type)
+    remember_related(series, "appointments", visits)
     return series
 
 
@@ -364,14 +361,9 @@ def series_extend(
         location=series.location, setup=setup, service_type=service, patient=series.patient, protocol=protocol,
         resource=series.resource, accept_alternatives=accept_alternatives, fixed=fixed,
     )  # fmt: skip
-    appointments = _create_appointments(series, placements, actor, service)
-    schedule_visit_reminders(appointments)
+    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.EXTENDED, service_type=service)
     Series.objects.filter(pk=series.pk).update(count=series.count + count)
-    series_change_record(
-        series_id=series.pk, patient_id=series.patient_id, kind=SeriesChangeKind.EXTENDED,
-        appointments=appointments, actor=actor,
-    )  # fmt: skip
-    return appointments
+    return visits
 
 
 @transaction.atomic(durable=True)

@@ -11,10 +11,10 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from backend.roles import Role
-from scheduling.models import Appointment, OpeningRule, Series, SeriesChange, SeriesTemplate, Shift
+from scheduling.models import Appointment, OpeningRule, Reminder, Series, SeriesChange, SeriesTemplate, Shift
 from scheduling.services.appointments import appointment_book
 from tests.factories import UserFactory
-from tests.scheduling.conftest import Clinic, ny
+from tests.scheduling.conftest import NOW, Clinic, ny
 
 NEW_YORK = ZoneInfo("America/New_York")
 INDUCTION = {"count": 6, "time": "09:00", "weekdays": [0, 2, 4], "min_gap_hours": 48, "max_per_week": 3,
@@ -112,8 +112,13 @@ def test_the_booking_answer_is_what_reading_the_series_back_gives(clinic: Clinic
     assert booked.status_code == 201, booked.json()
     assert booked.json() == client.get(f"/api/v1/series/{booked.json()['id']}/").json()
     assert [a["resource_name"] for a in booked.json()["appointments"]][2] == "Chair 2"  # the alternative, in order
-    written = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "scheduling_appointment"'))
+    written = next(i for i, q in enumerate(sql) if 'INSERT INTO "scheduling_appointment"' in q)
     assert not [q for q in sql[written:] if q.startswith("SELECT") and '"scheduling_appointment"' in q]
+    # Every row of the booking goes in with that one statement.
+    writes = [q for q in sql if "INSERT INTO" in q and "scheduling_" in q]
+    assert len(writes) == 1
+    for table in ("series", "appointment", "appointmentstaff", "serieschange", "reminder"):
+        assert f'INSERT INTO "scheduling_{table}"' in writes[0]
 
 
 def test_a_closed_alternate_friday_gets_the_same_time_on_the_nearest_day_that_keeps_the_protocol(
@@ -269,6 +274,43 @@ def test_a_series_is_extended_with_maintenance_visits(clinic: Clinic, booked: di
     assert starts[-2:] == ["2026-11-16T09:00:00-05:00", "2026-11-18T09:00:00-05:00"]
     assert response.json()["count"] == 8
     assert SeriesChange.objects.filter(kind="extended").count() == 1
+
+
+def test_booking_and_extending_write_every_row_the_change_needs(clinic: Clinic) -> None:
+    """Visits, their staff, visit reminders, the change record listing the visits and its two summaries."""
+    clinic.infusion.reminder_offsets_hours, clinic.infusion.reminder_channels = [24, 2], []
+    clinic.infusion.save(update_fields=["reminder_offsets_hours", "reminder_channels"])
+    open_every_friday(clinic)
+    client = clinic.client(clinic.reception)
+    booked = post_series(client, clinic).json()
+
+    extended = client.post(f"/api/v1/series/{booked['id']}/extend/", {"count": 2, "first_date": "2026-11-16"})
+
+    assert extended.status_code == 200, extended.json()
+    series = Series.objects.get(public_id=booked["id"])
+    visits = list(series.appointments.order_by("start"))
+    assert [str(visit.public_id) for visit in visits] == [a["id"] for a in extended.json()["appointments"]]
+    changes = list(SeriesChange.objects.filter(series=series).order_by("id"))
+    assert [(change.kind, change.appointment_ids) for change in changes] == [
+        ("booked", [visit.pk for visit in visits[:6]]),
+        ("extended", [visit.pk for visit in visits[6:]]),
+    ]
+    assert all(change.actor == clinic.reception and change.created_at == NOW for change in changes)
+    for change in changes:
+        summaries = Reminder.objects.filter(series_change=change)
+        assert sorted(summaries.values_list("channel", "patient", "status", "due_at")) == [
+            ("email", clinic.patient.pk, "pending", NOW),
+            ("sms", clinic.patient.pk, "pending", NOW),
+        ]
+    for visit in visits:
+        assert visit.created_by == clinic.reception
+        assert (visit.created_at, visit.updated_at) == (NOW, NOW)
+        assert visit.end - visit.start == dt.timedelta(minutes=clinic.infusion.duration_minutes)
+        staff = list(visit.staff_assignments.values_list("start", "end", "is_blocking"))
+        assert staff == [(visit.start, visit.end, True)]
+        due = sorted(Reminder.objects.filter(appointment=visit).values_list("offset_hours", "channel", "due_at"))
+        assert due == [(offset, channel, visit.start - dt.timedelta(hours=offset))
+                       for offset in (2, 24) for channel in ("email", "sms")]  # fmt: skip
 
 
 def test_a_patient_sees_their_own_series_and_cannot_book_one(clinic: Clinic, booked: dict[str, Any]) -> None:
