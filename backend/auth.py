@@ -22,6 +22,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from backend.models import User
+
 
 class TokenExpired(AuthenticationFailed):
     default_code = "token_expired"
@@ -46,10 +48,16 @@ def token_revoke(token: Token) -> None:
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        """DRF's check, reading the token, its user and the user's groups (roles) in one query."""
+        """DRF's check, reading the token, its user, the user's roles and clinic groups in one query."""
         group_names = ArraySubquery(Group.objects.filter(user=OuterRef("user_id")).values("name"))
+        memberships = User.clinic_groups.through  # scheduling.ClinicGroup.members
+        clinic_ids = ArraySubquery(memberships.objects.filter(user=OuterRef("user_id")).values("clinicgroup_id"))
         try:
-            token = Token.objects.select_related("user").annotate(group_names=group_names).get(key=key)
+            token = (
+                Token.objects.select_related("user")
+                .annotate(group_names=group_names, clinic_group_ids=clinic_ids)
+                .get(key=key)
+            )
         except Token.DoesNotExist:
             raise AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:
@@ -58,4 +66,5 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             token_revoke(token)
             raise TokenExpired("The token has expired; sign in again.")
         token.user.remember_groups(token.group_names)
+        token.user.remember_clinic_groups(token.clinic_group_ids)
         return token.user, token

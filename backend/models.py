@@ -13,6 +13,7 @@ class User(AbstractUser):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     _role_names: list[str]
+    _clinic_group_ids: list[int]
 
     def role_names(self) -> list[str]:
         """The user's roles, sorted; superusers are admins whatever their groups."""
@@ -31,6 +32,17 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.role_names() for role in roles)
+
+    def clinic_group_ids(self) -> list[int]:
+        """Ids of the clinic groups the user is a member of (``ClinicGroup.members``), read once per request."""
+        cached: list[int] | None = getattr(self, "_clinic_group_ids", None)
+        if cached is None:
+            cached = self._clinic_group_ids = sorted(self.clinic_groups.values_list("pk", flat=True))
+        return cached
+
+    def remember_clinic_groups(self, ids: list[int]) -> None:
+        """Keep the clinic group ids read with the user (token sign-in reads them at once)."""
+        self._clinic_group_ids = sorted(ids)
 
 
 class WorkerHeartbeat(models.Model):

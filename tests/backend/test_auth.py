@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from backend.roles import Role
-from tests.factories import UserFactory
+from tests.factories import ClinicGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,13 +62,15 @@ def test_role_groups_exist_after_migrations() -> None:
     assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
 
 
-def test_a_token_request_reads_token_user_and_roles_in_one_query(api_client: APIClient) -> None:
+def test_a_token_request_reads_token_user_roles_and_clinic_groups_in_one_query(api_client: APIClient) -> None:
     from django.contrib.auth.models import Group
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
     user = UserFactory(roles=[Role.CLINICIAN, Role.RECEPTION])
     user.groups.add(Group.objects.create(name="book club"))  # not a role: ignored
+    mine, other = ClinicGroupFactory(), ClinicGroupFactory()
+    mine.members.add(user)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     statements: list[str] = []
 
@@ -78,12 +80,17 @@ def test_a_token_request_reads_token_user_and_roles_in_one_query(api_client: API
 
     with connection.execute_wrapper(record):
         me = api_client.get("/api/v1/me/")
+        locations = api_client.get("/api/v1/locations/")
 
     assert me.json()["roles"] == ["clinician", "reception"]
-    reading_auth = [sql for sql in statements if '"auth_group"' in sql or '"authtoken_token"' in sql]
-    assert len(reading_auth) == 1, reading_auth
-    assert '"authtoken_token"' in reading_auth[0]
-    assert '"auth_group"' in reading_auth[0]
+    assert locations.status_code == 200
+    tables = ('"auth_group"', '"authtoken_token"', '"scheduling_clinicgroup_members"')
+    reading_auth = [sql for sql in statements if any(table in sql for table in tables)]
+    assert len(reading_auth) == 2, reading_auth  # one per request, with everything
+    for sql in reading_auth:
+        assert all(table in sql for table in tables)
+    assert user.clinic_group_ids() == [mine.pk]
+    assert other.pk not in user.clinic_group_ids()
 
 
 @pytest.mark.parametrize(
