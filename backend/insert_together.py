@@ -8,20 +8,26 @@ visit can name its series before either is written, and then every row goes
 in with one statement of data-modifying CTEs.
 
 Each column gets what ``save()`` would write: the field's ``pre_save``
-(``auto_now`` and friends) then ``get_db_prep_save``, with the field's own
-placeholder (arrays carry their type). Constraints apply as for any insert: a
+(``auto_now`` and friends) then ``get_db_prep_save``; a table's rows travel as
+one JSON parameter that PostgreSQL reads into the table's row type. Constraints apply as for any insert: a
 violation raises ``IntegrityError`` and nothing of the statement is written.
 No signals are sent, as with ``bulk_create``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from functools import cache
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Any
+from uuid import UUID
 
 from django.db import connection
 from django.db.models import Field, ForeignKey, Model
+from psycopg.types.json import Jsonb
 
 
 def draw_primary_keys(*batches: Sequence[Model]) -> None:
@@ -103,28 +109,38 @@ def _check(batch: list[Model], *, drawn: bool) -> None:
 
 
 def _statement(batches: list[list[Model]]) -> tuple[str, list[Any]]:
+    """Each batch's rows travel as one JSON array, read back into the table's row type by PostgreSQL.
+
+    One parameter per table instead of one per value: the driver need not parse a statement with
+    hundreds of placeholders and quote every value, and the statement's text depends only on the tables.
+    """
     quote = connection.ops.quote_name
     inserts: list[str] = []
     params: list[Any] = []
     for number, batch in enumerate(batches):
         meta = batch[0]._meta
         fields: list[Field[Any, Any]] = list(meta.local_concrete_fields)
-        rows = []
-        for obj in batch:
-            placeholders = []
-            for field in fields:
-                value = field.get_db_prep_save(field.pre_save(obj, True), connection)
-                placeholders.append(_placeholder(field, value))
-                params.append(value)
-            rows.append(f"({', '.join(placeholders)})")
+        rows = [{field.column: _plain(field, field.get_db_prep_save(field.pre_save(obj, True), connection))
+                 for field in fields} for obj in batch]  # fmt: skip
+        params.append(json.dumps(rows))
         table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
-        inserts.append(f"insert_{number} AS (INSERT INTO {table} ({columns}) VALUES {', '.join(rows)})")  # noqa: S608
+        inserts.append(
+            f"insert_{number} AS (INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - model metadata
+            f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb))"
+        )
     return f"WITH {', '.join(inserts)} SELECT 1", params
 
 
-def _placeholder(field: Any, value: Any) -> str:
-    if hasattr(value, "resolve_expression"):
-        raise ValueError(f"{field}: insert_together writes plain values, not expressions.")
-    get_placeholder = getattr(field, "get_placeholder", None)
-    placeholder: str = get_placeholder(value, None, connection) if get_placeholder else "%s"
-    return placeholder
+def _plain(field: Any, value: Any) -> Any:
+    """A value ready for the database as JSON that PostgreSQL reads back into the column's type."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal | IPv4Address | IPv6Address | IPv4Interface | IPv6Interface):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(field, item) for item in value]
+    if isinstance(value, Jsonb):  # a JSONField, already encoded with the field's encoder
+        return json.loads(value.dumps(value.obj)) if value.dumps else value.obj
+    raise ValueError(f"{field}: insert_together cannot write a {type(value).__name__}.")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from backend.insert_together import draw_primary_keys, insert_together
-from backend.models import User
-from scheduling.models import ClinicGroup, Location, Resource
+from backend.models import AuditEvent, User
+from scheduling.models import ClinicGroup, Location, Resource, ServiceType
 from tests.factories import ClinicGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +92,34 @@ def test_what_cannot_be_inserted_together_is_refused_before_writing(batches: Any
 
     assert ClinicGroup.objects.count() == groups_before
     assert not Location.objects.filter(name__in=["B", "C"]).exists()
+
+
+def test_every_kind_of_value_reads_back_as_written() -> None:
+    """Decimals, arrays, text with quotes, booleans, nulls, UUIDs, microseconds, JSON documents, addresses."""
+    group = ClinicGroup(name='The "Quiet" Clinic — Zürich')
+    service = ServiceType(
+        group=group, code="infusion", name="Infusion", duration_minutes=40, price=Decimal("450.10"),
+        billing_codes=["96365", "J3490"], reminder_offsets_hours=[72, 2], staff_roles=["nurse"],
+        requires_clearance=True, prep_instructions="It's\n\\ok",
+    )  # fmt: skip
+    event = AuditEvent(
+        action="create", object_type="series", patient_id=uuid.uuid4(), ip="2001:db8::1",
+        details={"status": 201, "nested": [1, "x", None, {"deep": True}], "amount": "12.30"},
+    )  # fmt: skip
+
+    insert_together([group], [service], [event])
+
+    stored = ServiceType.objects.get(pk=service.pk)
+    for name in ("code", "name", "price", "billing_codes", "reminder_offsets_hours", "staff_roles",
+                 "requires_clearance", "prep_instructions", "public_id", "group_id"):  # fmt: skip
+        assert getattr(stored, name) == getattr(service, name), name
+    assert ClinicGroup.objects.get(pk=group.pk).name == group.name
+    logged = AuditEvent.objects.get(pk=event.pk)
+    assert (logged.at, logged.patient_id, logged.ip, logged.details) == (
+        event.at,
+        event.patient_id,
+        event.ip,
+        event.details,
+    )
+    assert logged.at.microsecond == event.at.microsecond
+    assert logged.actor_id is None
