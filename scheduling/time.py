@@ -101,3 +101,43 @@ def covers(intervals: list[Interval], start: datetime, end: datetime) -> bool:
     """Whether one of the merged, sorted, non-overlapping ``intervals`` contains ``[start, end)``."""
     index = bisect.bisect_right(intervals, (start, MAX_INSTANT)) - 1
     return index >= 0 and intervals[index][0] <= start and end <= intervals[index][1]
+
+
+# No zone changes its UTC offset twice within this long, so equal offsets at both ends of a shorter
+# stretch mean one offset throughout.
+SINGLE_OFFSET_SPAN = timedelta(hours=12)
+
+
+def grid_starts(
+    open_intervals: list[Interval],
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    step_minutes: int,
+    duration: timedelta,
+    zone: ZoneInfo,
+) -> tuple[list[datetime], list[tuple[int, int]]]:
+    """Starts every ``step_minutes`` from each opening's start while ``duration`` fits, inside
+    ``[window_start, window_end)``; and for each, its local date's ordinal and minute of the day.
+
+    Counted rather than stepped; local times by minute arithmetic from a stretch's first start
+    when the UTC offset is the same throughout, converted one by one otherwise.
+    """
+    step = timedelta(minutes=step_minutes)
+    starts: list[datetime] = []
+    local: list[tuple[int, int]] = []
+    for open_start, open_end in open_intervals:
+        fitting = (open_end - duration - open_start) // step + 1 if open_end - duration >= open_start else 0
+        first = max(0, -((open_start - window_start) // step))  # ceil((window_start - open_start) / step)
+        stop = min(fitting, -((open_start - window_end) // step))  # and start < window_end
+        if first >= stop:
+            continue
+        block = [open_start + step * index for index in range(first, stop)]
+        starts.extend(block)
+        at, until = block[0].astimezone(zone), block[-1].astimezone(zone)
+        if block[-1] - block[0] < SINGLE_OFFSET_SPAN and at.utcoffset() == until.utcoffset():
+            base = at.toordinal() * 1440 + at.hour * 60 + at.minute
+            local.extend(divmod(base + step_minutes * index, 1440) for index in range(stop - first))
+        else:
+            local.extend((t.toordinal(), t.hour * 60 + t.minute) for t in (s.astimezone(zone) for s in block))
+    return starts, local

@@ -21,7 +21,7 @@ from scheduling.models import (
 )
 from scheduling.services.busy import PATIENT, RESOURCE, STAFF, busy_rows
 from scheduling.services.location_setup import LocationSetup, location_setup
-from scheduling.time import Interval, covers, expand_rules, local_date, merge_intervals
+from scheduling.time import Interval, covers, grid_starts, local_date
 
 # Longest hold we look back for when loading busy intervals that reach into the window.
 LOOKBACK = timedelta(hours=24)
@@ -110,8 +110,7 @@ class LocationCalendar:
         self.ignored = set(ignore_appointment_ids)
         setup = setup or location_setup(location.pk)
         first, last = local_date(window_start - LOOKBACK, self.zone), local_date(window_end + LOOKBACK, self.zone)
-        closed = {day for day in setup.closures if first <= day <= last}
-        self.open_intervals = merge_intervals(expand_rules(setup.opening_rules, self.zone, first, last, closed))
+        self.open_intervals = setup.intervals(None, self.zone, first, last)
         self.resources: list[Resource] = list(setup.resources)
         self._resources_by_kind: dict[str, list[tuple[int, Resource]]] = defaultdict(list)
         for resource in self.resources:
@@ -122,14 +121,12 @@ class LocationCalendar:
             for role in member.roles:
                 self._staff_by_role[role].append((member.pk, member))
         self.shift_intervals: dict[int, list[Interval]] = {
-            member.pk: merge_intervals(expand_rules(setup.shifts[member.pk], self.zone, first, last, closed))
-            for member in self.staff
+            member.pk: setup.intervals(member.pk, self.zone, first, last) for member in self.staff
         }
         self.resource_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.staff_busy: dict[int, BusyIntervals] = defaultdict(BusyIntervals)
         self.patient_busy: dict[int, BusyIntervals] = {}
-        self._slot_cache: dict[timedelta, list[datetime]] = {}
-        self._slot_local_cache: dict[timedelta, list[tuple[int, int]]] = {}
+        self._slot_cache: dict[timedelta, tuple[list[datetime], list[tuple[int, int]]]] = {}
         self._load_busy(patient_ids)
 
     def _load_busy(self, patient_ids: Iterable[int]) -> None:
@@ -146,9 +143,11 @@ class LocationCalendar:
             self.patient_busy[patient_id] = BusyIntervals()  # loaded, even when free
         busy = {RESOURCE: self.resource_busy, STAFF: self.staff_busy, PATIENT: self.patient_busy}
         ignored = self.ignored
-        for kind, owner, appointment_id, low, high in rows:
+        for kind, owner, appointment_id, low, high in rows:  # in start order: append_sorted, inlined (hot)
             if appointment_id not in ignored:
-                busy[kind][owner].append_sorted(low, high, appointment_id)
+                intervals = busy[kind][owner]
+                intervals.starts.append(low)
+                intervals.items.append((low, high, appointment_id))
 
     def load_patient(self, patient_id: int) -> BusyIntervals:
         """The patient's holds anywhere (all locations), loaded once."""
@@ -255,24 +254,19 @@ class LocationCalendar:
 
     def slot_starts(self, duration: timedelta) -> list[datetime]:
         """Candidate starts on the location's grid inside opening hours and the window (computed once)."""
-        if duration not in self._slot_cache:
-            self._slot_cache[duration] = self._compute_slot_starts(duration)
-        return self._slot_cache[duration]
+        return self._slots(duration)[0]
 
     def slot_local_days(self, duration: timedelta) -> list[tuple[int, int]]:
         """For each of ``slot_starts(duration)``: its local date's ordinal and local minute of the day."""
-        if duration not in self._slot_local_cache:
-            local = (start.astimezone(self.zone) for start in self.slot_starts(duration))
-            self._slot_local_cache[duration] = [(at.toordinal(), at.hour * 60 + at.minute) for at in local]
-        return self._slot_local_cache[duration]
+        return self._slots(duration)[1]
 
-    def _compute_slot_starts(self, duration: timedelta) -> list[datetime]:
-        step = timedelta(minutes=self.location.slot_minutes)
-        starts = []
-        for open_start, open_end in self.open_intervals:
-            moment = open_start
-            while moment + duration <= open_end:
-                if self.window_start <= moment < self.window_end:
-                    starts.append(moment)
-                moment += step
-        return starts
+    def _slots(self, duration: timedelta) -> tuple[list[datetime], list[tuple[int, int]]]:
+        if duration not in self._slot_cache:
+            self._slot_cache[duration] = self._compute_slots(duration)
+        return self._slot_cache[duration]
+
+    def _compute_slots(self, duration: timedelta) -> tuple[list[datetime], list[tuple[int, int]]]:
+        return grid_starts(
+            self.open_intervals, window_start=self.window_start, window_end=self.window_end,
+            step_minutes=self.location.slot_minutes, duration=duration, zone=self.zone,
+        )  # fmt: skip

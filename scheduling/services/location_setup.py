@@ -9,21 +9,24 @@ changes (migration 0006, whoever writes). A caller reads the current version
 
 A setup labelled with a version holds what was committed at that version or
 later, never earlier: the version is read first. Setups are shared by every
-request of the process and must not be modified.
+request of the process and must not be modified (they remember each day's
+expanded hours, which depend on nothing else).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Prefetch
 
 from scheduling.errors import InvalidBookingRequest
 from scheduling.models import Closure, Location, OpeningRule, Resource, Shift, StaffMember
+from scheduling.time import Interval, dates_between, expand_rules, merge_intervals
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,26 @@ class LocationSetup:
     resources: tuple[Resource, ...]  # active ones, by name
     staff: tuple[StaffMember, ...]  # active people working here, by name
     shifts: Mapping[int, tuple[Shift, ...]]  # staff member's pk -> their shifts here
+    # (staff member's pk or None for opening hours, zone, date) -> that day's UTC intervals; filled as asked.
+    _days: dict[tuple[int | None, str, date], list[Interval]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def open_weekdays(self) -> set[int]:
         return {rule.weekday for rule in self.opening_rules}
+
+    def intervals(self, staff_id: int | None, zone: ZoneInfo, first: date, last: date) -> list[Interval]:
+        """Opening hours (``staff_id`` None) or a staff member's shifts here, as merged UTC intervals from
+        ``first`` to ``last``, closures left out. Each day is expanded once per setup and remembered."""
+        rules = self.opening_rules if staff_id is None else self.shifts.get(staff_id, ())
+        days = self._days
+        found: list[Interval] = []
+        for day in dates_between(first, last):
+            key = (staff_id, zone.key, day)
+            todays = days.get(key)
+            if todays is None:
+                todays = days[key] = [] if day in self.closures else expand_rules(rules, zone, day, day)
+            found.extend(todays)
+        return merge_intervals(found)
 
     @property
     def staff_ids(self) -> list[int]:

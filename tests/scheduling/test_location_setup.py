@@ -149,3 +149,33 @@ def test_a_calendar_built_after_a_change_never_offers_what_the_change_removed(cl
         LocationCalendar(clinic.location, tuesday, tuesday + dt.timedelta(hours=2)).placement(clinic.infusion, tuesday)
         is None
     )
+
+
+def test_a_setup_expands_each_day_once_and_leaves_closures_out(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening hours and shifts (alternate Fridays included) as the rules give them, remembered per day."""
+    from scheduling.services import location_setup as module
+    from scheduling.time import expand_rules, merge_intervals
+
+    Closure.objects.create(location=clinic.location, date=MONDAY + dt.timedelta(days=1))
+    setup = location_setup(clinic.location.pk)
+    zone, first, last = clinic.location.zone, MONDAY - dt.timedelta(days=3), MONDAY + dt.timedelta(days=30)
+    closed = {MONDAY + dt.timedelta(days=1)}
+    expected = {
+        None: merge_intervals(expand_rules(setup.opening_rules, zone, first, last, closed)),
+        clinic.nurse.pk: merge_intervals(expand_rules(setup.shifts[clinic.nurse.pk], zone, first, last, closed)),
+    }
+
+    assert {key: setup.intervals(key, zone, first, last) for key in expected} == expected
+    expansions: list[dt.date] = []
+
+    def counting(*args: Any) -> list[Any]:
+        expansions.append(args[2])
+        return []
+
+    monkeypatch.setattr(module, "expand_rules", counting)
+    assert setup.intervals(None, zone, first + dt.timedelta(days=2), last) == [
+        interval for interval in expected[None] if interval[0].astimezone(zone).date() >= first + dt.timedelta(days=2)
+    ]
+    # The last day comes from memory; the day after is new, so it alone is expanded (by the patched stand-in).
+    assert setup.intervals(None, zone, last, last + dt.timedelta(days=1)) == expected[None][-1:]
+    assert expansions == [last + dt.timedelta(days=1)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from scheduling.errors import NonexistentLocalTime
@@ -96,3 +96,58 @@ def test_closures_remove_their_day() -> None:
     intervals = expand_rules(rules, NEW_YORK, dt.date(2026, 12, 24), dt.date(2026, 12, 26), {christmas})
 
     assert [low.astimezone(NEW_YORK).date() for low, _ in intervals] == [dt.date(2026, 12, 24), dt.date(2026, 12, 26)]
+
+
+def stepped_grid(  # noqa: PLR0917 - the reference mirrors grid_starts
+    intervals: list[tuple[dt.datetime, dt.datetime]],
+    since: dt.datetime,
+    until: dt.datetime,
+    step: int,
+    duration: dt.timedelta,
+    zone: ZoneInfo,
+) -> tuple[list[dt.datetime], list[tuple[int, int]]]:
+    """The obvious reference: step through each opening, convert every start."""
+    starts = []
+    for low, high in intervals:
+        moment = low
+        while moment + duration <= high:
+            if since <= moment < until:
+                starts.append(moment)
+            moment += dt.timedelta(minutes=step)
+    local = [(at.toordinal(), at.hour * 60 + at.minute) for at in (s.astimezone(zone) for s in starts)]
+    return starts, local
+
+
+@example(
+    zone="Africa/Casablanca", first=dt.date(2027, 2, 1), days=50, hours=(0, 24), step=15, duration=60, trim=(0, 0)
+)  # one opening holding both of Ramadan's changes: the same offset at its two ends
+@given(
+    zone=st.sampled_from(["America/New_York", "Europe/London", "Australia/Lord_Howe", "Africa/Casablanca", "UTC"]),
+    first=st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2028, 12, 31)),
+    days=st.integers(min_value=1, max_value=40),
+    hours=st.sampled_from([(8, 16), (0, 24), (6, 23), (1, 4)]),
+    step=st.sampled_from([5, 10, 15, 30, 60]),
+    duration=st.integers(min_value=5, max_value=600),
+    trim=st.tuples(st.integers(min_value=-600, max_value=3000), st.integers(min_value=-3000, max_value=600)),
+)
+def test_grid_starts_match_stepping_through_every_opening(  # noqa: PLR0917 - Hypothesis draws
+    zone: str, first: dt.date, days: int, hours: tuple[int, int], step: int, duration: int, trim: tuple[int, int]
+) -> None:
+    """Openings of a day or merged across midnight (24 hours), across DST and Casablanca's Ramadan changes."""
+    from scheduling.time import grid_starts, merge_intervals
+
+    tz = ZoneInfo(zone)
+    opens, closes = hours
+    rules = [Rule(weekday, dt.time(opens), dt.time(closes % 24) if closes < 24 else dt.time(23, 59))
+             for weekday in range(7)]  # fmt: skip
+    intervals = merge_intervals(
+        (low, high + dt.timedelta(minutes=1) if closes == 24 else high)  # 24h: each day meets the next
+        for low, high in expand_rules(rules, tz, first, first + dt.timedelta(days=days))
+    )
+    since = intervals[0][0] + dt.timedelta(minutes=trim[0])
+    until = intervals[-1][1] + dt.timedelta(minutes=trim[1])
+    hold = dt.timedelta(minutes=duration)
+
+    found = grid_starts(intervals, window_start=since, window_end=until, step_minutes=step, duration=hold, zone=tz)
+
+    assert found == stepped_grid(intervals, since, until, step, hold, tz)
