@@ -118,3 +118,35 @@ def test_an_inactive_users_token_is_refused(api_client: APIClient) -> None:
 
     assert response.status_code == 401
     assert response.json()["detail"] == "User inactive or deleted."
+
+
+def test_the_token_query_loads_the_same_token_and_user_as_the_orm() -> None:
+    """The hand-written statement (backend.sql) against the ORM, field by field."""
+    from django.forms.models import model_to_dict
+    from rest_framework.authtoken.models import Token
+
+    from backend.auth import ExpiringTokenAuthentication
+
+    user = UserFactory(roles=[Role.ADMIN], first_name="Ana", email="ana@example.com")
+    token = Token.objects.create(user=user)
+
+    loaded_user, loaded_token = ExpiringTokenAuthentication().authenticate_credentials(token.key)
+
+    assert (loaded_token.key, loaded_token.created, loaded_token.user_id) == (token.key, token.created, user.pk)
+    fields = [field.attname for field in type(user)._meta.concrete_fields]
+    stored = type(user).objects.get(pk=user.pk)
+    assert [getattr(loaded_user, name) for name in fields] == [getattr(stored, name) for name in fields]
+    assert model_to_dict(loaded_user, exclude=["groups", "user_permissions"]) == model_to_dict(
+        stored, exclude=["groups", "user_permissions"]
+    )
+    assert loaded_token.user is loaded_user
+    assert not loaded_user._state.adding
+
+
+def test_an_unknown_token_is_refused(api_client: APIClient) -> None:
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+
+    response = api_client.get("/api/v1/me/")
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Invalid token."
