@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from backend import sql
 from backend.errors import ApplicationError
 from backend.models import User
 from scheduling.errors import (
@@ -30,6 +32,7 @@ from scheduling.models import (
     Appointment,
     AppointmentStaff,
     AppointmentStatus,
+    Clearance,
     ClearanceStatus,
     Location,
     Patient,
@@ -66,11 +69,28 @@ def _ensure_same_group(patient: Patient, service_type: ServiceType, location: Lo
         )
 
 
+@cache  # written once, when the models are ready
+def _latest_clearance_statement() -> str:
+    recorded_at, key = sql.column(Clearance, "recorded_at"), sql.column(Clearance, "id")
+    return (
+        f"SELECT {sql.select_list(Clearance, 'c')} FROM {sql.table(Clearance)} c "  # noqa: S608 - model metadata
+        f"WHERE c.{sql.column(Clearance, 'patient')} = %s ORDER BY c.{recorded_at} DESC, c.{key} DESC LIMIT 1"
+    )
+
+
+def latest_clearance(patient_id: int) -> Clearance | None:
+    """The patient's most recent clearance (checked at every booking, so written once in SQL: backend.sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_latest_clearance_statement(), [patient_id])
+        row = cursor.fetchone()
+    return sql.from_row(Clearance, row) if row is not None else None
+
+
 def ensure_cleared(patient: Patient, service_type: ServiceType, start: datetime, location: Location) -> None:
     """Refuse when the service needs clearance and the patient's latest clearance does not cover the visit."""
     if not service_type.requires_clearance:
         return
-    latest = patient.clearances.order_by("-recorded_at", "-id").first()
+    latest = latest_clearance(patient.pk)
     visit_day = local_date(start, location.zone)
     if latest is None:
         raise NotCleared(

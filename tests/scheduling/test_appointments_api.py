@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from scheduling.models import Appointment, AppointmentStatus, Closure
+from scheduling.models import Appointment, AppointmentStatus, ClearanceStatus, Closure
 from tests.factories import ClearanceFactory, PatientFactory
 from tests.scheduling.conftest import Clinic, ny
 
@@ -148,6 +148,28 @@ def test_an_expired_clearance_does_not_cover_a_later_visit(clinic: Clinic) -> No
 
     assert response.status_code == 422
     assert "expires on 2026-10-04" in response.json()["detail"]
+
+
+def test_the_latest_clearance_is_the_newest_record_the_latest_row_breaking_ties(clinic: Clinic) -> None:
+    """What clinicians see as "current" (the ORM's ordering) is what booking checks."""
+    from scheduling.services.appointments import latest_clearance
+
+    stranger = PatientFactory(group=clinic.group)
+    assert latest_clearance(stranger.pk) is None
+    ClearanceFactory(patient=stranger, valid_until=dt.date(2031, 1, 1))
+    refused = ClearanceFactory(patient=stranger, status=ClearanceStatus.NOT_CLEARED)  # same instant: later row wins
+
+    latest = latest_clearance(stranger.pk)
+
+    assert latest == stranger.clearances.order_by("-recorded_at", "-id").first() == refused
+    assert latest is not None
+    assert (latest.status, latest.valid_until, latest.recorded_by_id) == (
+        "not_cleared",
+        refused.valid_until,
+        refused.recorded_by_id,
+    )
+    response = book(clinic.client(clinic.reception), clinic, ny(MONDAY, 9), patient=str(stranger.public_id))
+    assert response.json()["code"] == "not_cleared"
 
 
 def test_a_consultation_needs_no_clearance(clinic: Clinic) -> None:
