@@ -18,8 +18,11 @@ from backend.throttling import BookingThrottle
 from scheduling import selectors
 from scheduling.api.appointments import AppointmentOutput
 from scheduling.models import (
+    Location,
+    Patient,
     Series,
     SeriesTemplate,
+    ServiceType,
 )
 from scheduling.permissions import CanBook, SeriesAccess
 from scheduling.services.protocol import SeriesProtocol
@@ -66,6 +69,9 @@ class ProtocolFields(serializers.Serializer):
     within_days = serializers.IntegerField(required=False, min_value=0, max_value=366, allow_null=True)
 
 
+FOUND_TOGETHER = {"patient": Patient, "service_type": ServiceType, "location": Location, "template": SeriesTemplate}
+
+
 class SeriesInput(ProtocolFields):
     patient = PublicIdField(name="patient", scope=selectors.patients_for)
     service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
@@ -74,6 +80,13 @@ class SeriesInput(ProtocolFields):
     first_date = serializers.DateField()
     resource = PublicIdField(name="resource", scope=selectors.resources_for, required=False, allow_null=True)
     accept_alternatives = serializers.BooleanField(default=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # The patient, service type, location and template in one query; each field still checks its own id.
+        given = {name: (model, data[name]) for name, model in FOUND_TOGETHER.items() if hasattr(data, "get")
+                 and data.get(name) not in (None, "")}  # fmt: skip
+        self.context["found"] = selectors.find_by_public_ids(self.context["request"].user, given)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         template: SeriesTemplate | None = attrs.get("template")
