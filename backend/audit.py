@@ -15,6 +15,7 @@ from uuid import UUID
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from backend.insert_together import insert_one
 from backend.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def audit_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     authenticated = actor is not None and actor.is_authenticated
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor if authenticated else None,
         actor_username=actor.get_username() if authenticated and actor else "",
         roles=",".join(actor.role_names()) if authenticated and actor else "",
@@ -47,6 +48,8 @@ def audit_record(
         ip=ip,
         details=details or {},
     )
+    insert_one(event)  # one per request on patient data: without save()'s machinery
+    return event
 
 
 # --- Who touched patient data: recorded for every API and admin request on patient records ------------

@@ -83,6 +83,25 @@ def insert_together(*batches: Sequence[Model]) -> None:
             obj._state.db = connection.alias
 
 
+def insert_one(obj: Model) -> None:
+    """One new row whose key the table generates, in one statement without ``save()``'s machinery
+    (an audit event per request); parents must be saved already."""
+    _check([obj], drawn=False)
+    _link_parents(obj)
+    meta = obj._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    table, columns, key = connection.ops.quote_name(meta.db_table), _columns(fields), meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - model metadata
+            f"FROM jsonb_populate_record(NULL::{table}, %s::jsonb) RETURNING {connection.ops.quote_name(key)}",
+            [json.dumps(_row(obj, fields))],
+        )
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def _link_parents(obj: Model) -> None:
     """Copy each parent's key into the child's foreign key, as ``save()`` does; refuse a parent without one."""
     for field in obj._meta.concrete_fields:
@@ -114,21 +133,29 @@ def _statement(batches: list[list[Model]]) -> tuple[str, list[Any]]:
     One parameter per table instead of one per value: the driver need not parse a statement with
     hundreds of placeholders and quote every value, and the statement's text depends only on the tables.
     """
-    quote = connection.ops.quote_name
     inserts: list[str] = []
     params: list[Any] = []
     for number, batch in enumerate(batches):
         meta = batch[0]._meta
         fields: list[Field[Any, Any]] = list(meta.local_concrete_fields)
-        rows = [{field.column: _plain(field, field.get_db_prep_save(field.pre_save(obj, True), connection))
-                 for field in fields} for obj in batch]  # fmt: skip
-        params.append(json.dumps(rows))
-        table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
+        params.append(json.dumps([_row(obj, fields) for obj in batch]))
+        table, columns = connection.ops.quote_name(meta.db_table), _columns(fields)
         inserts.append(
             f"insert_{number} AS (INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - model metadata
             f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb))"
         )
     return f"WITH {', '.join(inserts)} SELECT 1", params
+
+
+def _columns(fields: Sequence[Field[Any, Any]]) -> str:
+    return ", ".join(connection.ops.quote_name(field.column) for field in fields)
+
+
+def _row(obj: Model, fields: Sequence[Field[Any, Any]]) -> dict[str, Any]:
+    """What ``save()`` would write for ``obj`` (``pre_save``, then ``get_db_prep_save``), by column, as JSON values."""
+    return {
+        field.column: _plain(field, field.get_db_prep_save(field.pre_save(obj, True), connection)) for field in fields
+    }
 
 
 def _plain(field: Any, value: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from backend.insert_together import draw_primary_keys, insert_together
+from backend.insert_together import draw_primary_keys, insert_one, insert_together
 from backend.models import AuditEvent, User
 from scheduling.models import ClinicGroup, Location, Resource, ServiceType
 from tests.factories import ClinicGroupFactory, UserFactory
@@ -123,3 +123,21 @@ def test_every_kind_of_value_reads_back_as_written() -> None:
     )
     assert logged.at.microsecond == event.at.microsecond
     assert logged.actor_id is None
+
+
+def test_insert_one_writes_a_row_whose_key_the_table_generates() -> None:
+    actor = UserFactory()
+    event = AuditEvent(actor=actor, actor_username=actor.username, action="read", object_type="patient",
+                       details={"status": 200, "path": "/api/v1/patients/"})  # fmt: skip
+    statements: list[str] = []
+
+    with recorded(statements):
+        insert_one(event)
+
+    assert len(statements) == 1
+    assert event.pk is not None
+    assert not event._state.adding
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.actor_id, stored.at, stored.details, stored.ip) == (actor.pk, event.at, event.details, None)
+    with pytest.raises(ValueError, match="batch holds"):
+        insert_one(event)  # saved already
