@@ -57,6 +57,28 @@ class SeriesOutput(serializers.Serializer):
     def get_status(self, series: Series) -> str:
         return series_status(series, list(series.appointments.all()))
 
+    def to_representation(self, series: Series) -> dict[str, Any]:
+        """The fields above, built directly as AppointmentOutput does (a booking answers with this)."""
+        appointments = list(series.appointments.all())
+        visit = AppointmentOutput()
+        return {
+            "id": str(series.public_id),
+            "status": series_status(series, appointments),
+            "patient": str(series.patient.public_id),
+            "service_type": str(series.service_type.public_id),
+            "location": str(series.location.public_id),
+            "template": str(series.template.public_id) if series.template is not None else None,
+            "count": series.count,
+            "first_date": series.first_date.isoformat(),
+            "time": series.local_time.strftime("%H:%M"),
+            "weekdays": [int(day) for day in series.weekdays],
+            "min_gap_hours": series.min_gap_hours,
+            "max_per_week": series.max_per_week,
+            "within_days": series.within_days,
+            "cancel_reason": series.cancel_reason,
+            "appointments": [visit.to_representation(appointment) for appointment in appointments],
+        }
+
 
 class ProtocolFields(serializers.Serializer):
     count = serializers.IntegerField(required=False, min_value=0, max_value=1000)

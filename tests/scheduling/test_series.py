@@ -404,3 +404,40 @@ def test_changing_a_series_row_locks_the_series_alone_not_its_location_or_patien
     assert locks
     assert all(lock.startswith('FOR UPDATE OF "scheduling_') for lock in locks), locks
     assert not [lock for lock in locks if "scheduling_location" in lock or "scheduling_patient" in lock]
+
+
+def test_series_and_visits_render_as_their_declared_fields_say(clinic: Clinic) -> None:
+    """The answers are built directly for speed; they must equal DRF's field-by-field rendering (the schema)."""
+    from django.db.models import Prefetch
+    from rest_framework import serializers
+
+    from scheduling.api.appointments import AppointmentOutput
+    from scheduling.api.series import SeriesOutput
+
+    open_every_friday(clinic)
+    template = SeriesTemplate.objects.create(group=clinic.group, name="Induction", service_type=clinic.infusion,
+                                             count=6, weekdays=[0, 2, 4], min_gap_hours=48)  # fmt: skip
+    client = clinic.client(clinic.reception)
+    booked = post_series(client, clinic, template=str(template.public_id)).json()
+    third = booked["appointments"][2]["id"]
+    assert client.post(f"/api/v1/appointments/{third}/cancel/", {"reason": "Travel"}).status_code == 200
+    series = (
+        Series.objects.select_related("patient", "service_type", "location", "template")
+        .prefetch_related(Prefetch("appointments", queryset=Appointment.objects.order_by("start")))
+        .get(public_id=booked["id"])
+    )
+
+    declared = serializers.Serializer.to_representation(SeriesOutput(), series)
+
+    assert SeriesOutput(series).data == declared
+    assert declared["template"] == str(template.public_id)
+    for visit in series.appointments.all():
+        assert AppointmentOutput(visit).data == serializers.Serializer.to_representation(AppointmentOutput(), visit)
+    assert [a["cancelled_at"] is not None for a in declared["appointments"]] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
