@@ -105,3 +105,33 @@ def test_limits_fail_open_when_the_counter_store_is_down(api_client: APIClient, 
     answers = [sign_in(api_client, "frontdesk").status_code for _ in range(3)]
 
     assert answers == [200, 200, 200]
+
+
+def test_limits_in_redis_slide_with_the_clock_in_one_round_trip(
+    clinic: Clinic, settings: DjangoSettings, private_redis: Any, frozen_now: time_machine.Traveller
+) -> None:
+    """The production store: DRF's sliding window kept in a Redis sorted set by one script call."""
+    import redis
+
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": private_redis.url,
+        "KEY_PREFIX": "cache", "OPTIONS": settings.REDIS_CACHE_OPTIONS,
+    }}  # fmt: skip
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "booking": "2/min"}
+    reception, admin = clinic.client(clinic.reception), clinic.client(clinic.admin)
+
+    def booking(client: APIClient) -> Any:
+        return client.post("/api/v1/appointments/", {}, format="json")
+
+    assert [booking(reception).status_code for _ in range(2)] == [400, 400]
+    refused = booking(reception)
+    assert (refused.status_code, refused["Retry-After"]) == (429, "60")
+    assert booking(admin).status_code == 400  # counted per user
+    frozen_now.shift(dt.timedelta(seconds=30))
+    assert (booking(reception).status_code, booking(reception)["Retry-After"]) == (429, "30")
+    frozen_now.shift(dt.timedelta(seconds=31))  # the first two left the window
+    assert [booking(reception).status_code for _ in range(3)] == [400, 400, 429]
+    store = redis.Redis.from_url(private_redis.url)
+    keys = store.keys("cache:*:throttle_booking_*")
+    assert sorted(store.type(key) for key in keys) == [b"zset", b"zset"]
+    assert max(store.zcard(key) for key in keys) == 2  # refused requests are not recorded
