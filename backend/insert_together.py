@@ -9,9 +9,11 @@ in with one statement of data-modifying CTEs.
 
 Each column gets what ``save()`` would write: the field's ``pre_save``
 (``auto_now`` and friends) then ``get_db_prep_save``; a table's rows travel as
-one JSON parameter that PostgreSQL reads into the table's row type. Constraints apply as for any insert: a
-violation raises ``IntegrityError`` and nothing of the statement is written.
-No signals are sent, as with ``bulk_create``.
+one JSON parameter that PostgreSQL reads into the table's row type.
+Constraints apply as for any insert: a violation raises ``IntegrityError``
+and nothing of the statement is written. No signals are sent, as with
+``bulk_create``. ``insert_one`` writes a single row whose key the table
+generates (``INSERT ... RETURNING``).
 """
 
 from __future__ import annotations

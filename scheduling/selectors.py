@@ -96,7 +96,7 @@ def find_by_public_ids(user: Any, wanted: Mapping[str, tuple[type[Model], Any]])
     for name, model in zip(chosen, models, strict=True):
         values = row[start : start + sql.width(model)]
         start += sql.width(model)
-        if values[0] is not None:  # the primary key: the lateral found its row
+        if values[model._meta.concrete_fields.index(model._meta.pk)] is not None:  # the lateral found its row
             found[name] = sql.from_row(model, values)
     return found
 

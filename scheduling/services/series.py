@@ -209,17 +209,18 @@ def _write_visits(
 ) -> list[Appointment]:
     """Write the visits, their staff and reminders, and the change record with its summaries (and a new
     series itself) in one statement; a visit taken meanwhile raises the 409 and nothing is written."""
+    ordered = sorted(placements, key=lambda p: p.start)
     visits = [
         Appointment(
             patient=series.patient, service_type=service_type, location=series.location, series=series,
             created_by=actor, start=p.start, end=p.end, hold_until=p.hold_until, resource=p.resource,
         )
-        for p in sorted(placements, key=lambda p: p.start)
+        for p in ordered
     ]  # fmt: skip
     teams = [
         [AppointmentStaff(appointment=visit, staff=member, role=role, start=visit.start, end=visit.end)
          for member, role in placement.staff]
-        for visit, placement in zip(visits, sorted(placements, key=lambda p: p.start), strict=True)
+        for visit, placement in zip(visits, ordered, strict=True)
     ]  # fmt: skip
     change, summaries = series_change_rows(patient_id=series.patient_id, kind=kind, actor=actor)
     rows = (
