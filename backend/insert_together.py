@@ -31,6 +31,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, ForeignKey, Model
 from psycopg.types.json import Jsonb
 
+from backend import sql
+
 
 def draw_primary_keys(*batches: Sequence[Model]) -> None:
     """Give every new object its primary key from its table's sequence (identity or serial): one query.
@@ -92,12 +94,12 @@ def insert_one(obj: Model) -> None:
     _link_parents(obj)
     meta = obj._meta
     fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
-    table, columns, key = connection.ops.quote_name(meta.db_table), _columns(fields), meta.pk.column
+    table, columns, key = sql.table(type(obj)), _columns(fields), connection.ops.quote_name(meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - model metadata
-            f"FROM jsonb_populate_record(NULL::{table}, %s::jsonb) RETURNING {connection.ops.quote_name(key)}",
-            [json.dumps(_row(obj, fields))],
+            f"FROM jsonb_populate_record(NULL::{table}, %s::jsonb) RETURNING {key}",
+            [json.dumps(_row(obj, fields, connections[DEFAULT_DB_ALIAS]))],
         )
         obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
@@ -137,11 +139,11 @@ def _statement(batches: list[list[Model]]) -> tuple[str, list[Any]]:
     """
     inserts: list[str] = []
     params: list[Any] = []
+    database = connections[DEFAULT_DB_ALIAS]  # the connection itself: the proxy costs a lookup per use
     for number, batch in enumerate(batches):
-        meta = batch[0]._meta
-        fields: list[Field[Any, Any]] = list(meta.local_concrete_fields)
-        params.append(json.dumps([_row(obj, fields) for obj in batch]))
-        table, columns = connection.ops.quote_name(meta.db_table), _columns(fields)
+        fields: list[Field[Any, Any]] = list(batch[0]._meta.local_concrete_fields)
+        params.append(json.dumps([_row(obj, fields, database) for obj in batch]))
+        table, columns = sql.table(type(batch[0])), _columns(fields)
         inserts.append(
             f"insert_{number} AS (INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - model metadata
             f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb))"
@@ -153,9 +155,8 @@ def _columns(fields: Sequence[Field[Any, Any]]) -> str:
     return ", ".join(connection.ops.quote_name(field.column) for field in fields)
 
 
-def _row(obj: Model, fields: Sequence[Field[Any, Any]]) -> dict[str, Any]:
+def _row(obj: Model, fields: Sequence[Field[Any, Any]], database: Any) -> dict[str, Any]:
     """What ``save()`` would write for ``obj`` (``pre_save``, then ``get_db_prep_save``), by column, as JSON values."""
-    database = connections[DEFAULT_DB_ALIAS]  # the connection itself: the proxy costs a lookup per use
     return {
         field.column: _plain(field, field.get_db_prep_save(field.pre_save(obj, True), database)) for field in fields
     }

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from backend import sql
 from scheduling.models import (
     AppointmentStatus,
     Reminder,
@@ -139,10 +140,9 @@ def _enqueue_all(ids: list[int], enqueue: Callable[[list[int]], object]) -> None
 # The outbox's two conditional moves, written in SQL because the ORM has no data-modifying CTE, so a
 # row's result, its attempt and the claim of the batch's next row go in one statement: one round trip,
 # one commit per message. Identifiers come from the models' metadata; every value is a parameter.
-_QUOTE = connection.ops.quote_name
-_REMINDERS = _QUOTE(Reminder._meta.db_table)
-_ATTEMPTS = _QUOTE(ReminderAttempt._meta.db_table)
-_COLUMNS = {field.name: _QUOTE(field.column) for field in Reminder._meta.concrete_fields}
+_REMINDERS = sql.table(Reminder)
+_ATTEMPTS = sql.table(ReminderAttempt)
+_COLUMNS = {field.name: sql.column(Reminder, field.name) for field in Reminder._meta.concrete_fields}
 
 
 def _claim_sql(reminder_id: int) -> tuple[str, list[Any]]:

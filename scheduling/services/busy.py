@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection
 
+from backend import sql
 from scheduling.models import BLOCKING_STATUSES, Appointment, AppointmentStaff
 
 # What a row holds busy: a chair or room, a staff member, a patient.
@@ -23,8 +24,7 @@ RESOURCE, STAFF, PATIENT = "resource", "staff", "patient"
 
 
 def _names(model: Any, *fields: str) -> list[str]:
-    quote = connection.ops.quote_name
-    return [quote(model._meta.db_table), *(quote(model._meta.get_field(name).column) for name in fields)]
+    return [sql.table(model), *(sql.column(model, name) for name in fields)]
 
 
 @cache  # built on first use, when the models are ready

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Prefetch
 
+from backend import sql
 from scheduling.errors import InvalidBookingRequest
 from scheduling.models import Closure, Location, OpeningRule, Resource, Shift, StaffMember
 from scheduling.time import Interval, dates_between, expand_rules, merge_intervals
@@ -68,9 +69,7 @@ _LOADED: dict[int, LocationSetup] = {}
 
 
 def _current_version(location_id: int) -> UUID:
-    quote = connection.ops.quote_name
-    table, column = quote(Location._meta.db_table), quote(Location._meta.get_field("setup_version").column)
-    key = quote(Location._meta.pk.column)
+    table, column, key = sql.table(Location), sql.column(Location, "setup_version"), sql.column(Location, "id")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {column} FROM {table} WHERE {key} = %s", [location_id])  # noqa: S608 - model metadata
         row = cursor.fetchone()
