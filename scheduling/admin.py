@@ -31,9 +31,10 @@ from scheduling.models import (
     Shift,
     StaffMember,
 )
-from scheduling.services.appointments import appointment_transition
+from scheduling.permissions import can_transition
 from scheduling.services.reminders import reminder_retry
 from scheduling.services.series import series_status
+from scheduling.services.transitions import appointment_transition
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -146,6 +147,9 @@ class AppointmentStaffInline(ReadOnlyInline):
 def _transition_action(name: str, label: str) -> Any:
     @admin.action(description=label)
     def apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        if not can_transition(request.user, name):  # the API's role matrix, for the admin too
+            modeladmin.message_user(request, f"Your role may not {label.lower()}.", messages.ERROR)
+            return
         done = 0
         for appointment in queryset:
             try:

@@ -63,3 +63,9 @@ class ProtocolViolation(ApplicationError):
     code = "protocol_violation"
     http_status = 422
     title = "Breaks the series protocol"
+
+
+class NotYetPossible(ApplicationError):
+    code = "not_yet_possible"
+    http_status = 409
+    title = "Not possible yet"

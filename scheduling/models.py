@@ -59,6 +59,12 @@ class Location(PublicIdModel):
     cancellation_window_hours = models.PositiveIntegerField(
         default=24, help_text="Cancelling less than this many hours before the start is a late cancellation."
     )
+    check_in_opens_minutes = models.PositiveIntegerField(
+        default=120, help_text="Check-in opens this many minutes before the visit's start."
+    )
+    no_show_grace_minutes = models.PositiveIntegerField(
+        default=15, help_text="A no-show can be recorded this many minutes after the visit's start."
+    )
     slot_minutes = models.PositiveIntegerField(
         default=15, validators=[MinValueValidator(5)], help_text="Granularity of bookable start times."
     )

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from backend.errors import ApplicationError
 from scheduling.links import InvalidLink, read_token, read_unsubscribe_token
 from scheduling.models import Appointment, Patient, ReminderChannel
-from scheduling.services.appointments import appointment_transition
 from scheduling.services.patient_replies import opt_out
+from scheduling.services.transitions import appointment_transition
 
 TITLES = {"confirm": "Confirm your visit", "cancel": "Cancel your visit"}
 

@@ -23,8 +23,9 @@ from scheduling import selectors
 from scheduling.filters import AppointmentFilter
 from scheduling.models import Appointment, Location
 from scheduling.permissions import AppointmentAccess, can_transition
-from scheduling.services.appointments import appointment_book, appointment_reschedule, appointment_transition
+from scheduling.services.appointments import appointment_book, appointment_reschedule
 from scheduling.services.availability import MAX_WINDOW, AvailabilityQuery, availability_search
+from scheduling.services.transitions import appointment_transition, possible_actions
 from scheduling.time import to_utc
 
 # --- output ----------------------------------------------------------------------------
@@ -56,6 +57,13 @@ class AppointmentOutput(serializers.Serializer):
     cancel_reason = serializers.CharField()
     cancelled_late = serializers.BooleanField()
     cancelled_at = ZonedDateTimeField(allow_null=True)
+    next_actions = serializers.SerializerMethodField(
+        help_text="The status changes the visit allows, each with when it becomes possible (null: now)."
+    )
+
+    def get_next_actions(self, instance: Appointment) -> list[dict[str, str | None]]:
+        zone = instance.location.zone
+        return [{"action": name, "opens_at": zoned(at, zone)} for name, at in possible_actions(instance).items()]
 
     def to_representation(self, instance: Appointment) -> dict[str, Any]:
         """The fields above, built directly: lists of 100 render several times faster than field by field."""
@@ -82,6 +90,7 @@ class AppointmentOutput(serializers.Serializer):
             "cancel_reason": instance.cancel_reason,
             "cancelled_late": instance.cancelled_late,
             "cancelled_at": zoned(instance.cancelled_at, zone),
+            "next_actions": self.get_next_actions(instance),
         }
 
 
@@ -124,6 +133,14 @@ class AppointmentCreateInput(StartInput):
 
 class CancelInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class ClearanceOverrideInput(serializers.Serializer):
+    clearance_override = serializers.CharField(
+        max_length=500, required=False, default="",
+        help_text="A clinician's reason to go ahead although the patient is not cleared on the visit's day "
+        "(recorded in the audit trail).",
+    )  # fmt: skip
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -187,27 +204,34 @@ class AppointmentViewSet(
             raise PermissionDenied(f"Your role may not {name.replace('_', ' ')} appointments.")
         return appointment
 
-    def _transition(self, request: Request, name: str, reason: str = "") -> Response:
+    def _transition(self, request: Request, name: str, reason: str = "", clearance_override: str = "") -> Response:
         appointment = self._authorized(request, name)
         changed = appointment_transition(
-            actor=acting_user(request), appointment=appointment, action=name, reason=reason
-        )
+            actor=acting_user(request), appointment=appointment, action=name, reason=reason,
+            clearance_override=clearance_override,
+        )  # fmt: skip
         return self._output(changed)
+
+    def _clinical_transition(self, request: Request, name: str) -> Response:
+        self._authorized(request, name)
+        payload = ClearanceOverrideInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._transition(request, name, clearance_override=payload.validated_data["clearance_override"])
 
     @extend_schema(request=None, responses=AppointmentOutput)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def confirm(self, request: Request, id: str) -> Response:
         return self._transition(request, "confirm")
 
-    @extend_schema(request=None, responses=AppointmentOutput)
+    @extend_schema(request=ClearanceOverrideInput, responses=AppointmentOutput)
     @action(detail=True, methods=["post"], url_path="check-in", permission_classes=[IsAuthenticated])
     def check_in(self, request: Request, id: str) -> Response:
-        return self._transition(request, "check_in")
+        return self._clinical_transition(request, "check_in")
 
-    @extend_schema(request=None, responses=AppointmentOutput)
+    @extend_schema(request=ClearanceOverrideInput, responses=AppointmentOutput)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def start(self, request: Request, id: str) -> Response:
-        return self._transition(request, "start")
+        return self._clinical_transition(request, "start")
 
     @extend_schema(request=None, responses=AppointmentOutput)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])

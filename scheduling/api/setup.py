@@ -70,7 +70,7 @@ class LocationSerializer(GroupDefaultMixin, serializers.ModelSerializer):
         model = Location
         fields = (
             "id", "group", "name", "timezone", "currency", "address", "phone",
-            "cancellation_window_hours", "slot_minutes",
+            "cancellation_window_hours", "check_in_opens_minutes", "no_show_grace_minutes", "slot_minutes",
         )  # fmt: skip
 
 

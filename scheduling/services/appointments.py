@@ -9,31 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend import sql
 from backend.errors import ApplicationError
 from backend.models import User
 from scheduling.errors import (
     BookingConflict,
     InvalidBookingRequest,
     InvalidTransition,
-    NotCleared,
     OutsideOpeningHours,
     ProtocolViolation,
     StaffUnavailable,
 )
 from scheduling.models import (
-    BLOCKING_STATUSES,
     Appointment,
     AppointmentStaff,
     AppointmentStatus,
-    Clearance,
-    ClearanceStatus,
     Location,
     Patient,
     Resource,
@@ -42,17 +36,15 @@ from scheduling.models import (
     StaffMember,
 )
 from scheduling.services.calendar import LocationCalendar, Placement
+from scheduling.services.clearance import ensure_cleared
 from scheduling.services.location_setup import location_setup
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import protocol_of, violations
 from scheduling.services.reminders import (
-    cancel_visit_reminders,
     move_visit_reminders,
     schedule_visit_reminders,
     series_change_record,
 )
-from scheduling.signals import appointment_status_changed
-from scheduling.time import local_date
 
 # --- checks ---------------------------------------------------------------------------
 
@@ -66,43 +58,6 @@ def _ensure_same_group(patient: Patient, service_type: ServiceType, location: Lo
     if not service_type.is_active:
         raise InvalidBookingRequest(
             f"{service_type.name} is no longer offered.", errors={"service_type": ["This service is inactive."]}
-        )
-
-
-@cache  # written once, when the models are ready
-def _latest_clearance_statement() -> str:
-    recorded_at, key = sql.column(Clearance, "recorded_at"), sql.column(Clearance, "id")
-    return (
-        f"SELECT {sql.select_list(Clearance, 'c')} FROM {sql.table(Clearance)} c "  # noqa: S608 - model metadata
-        f"WHERE c.{sql.column(Clearance, 'patient')} = %s ORDER BY c.{recorded_at} DESC, c.{key} DESC LIMIT 1"
-    )
-
-
-def latest_clearance(patient_id: int) -> Clearance | None:
-    """The patient's most recent clearance (checked at every booking, so written once in SQL: backend.sql)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_latest_clearance_statement(), [patient_id])
-        row = cursor.fetchone()
-    return sql.from_row(Clearance, row) if row is not None else None
-
-
-def ensure_cleared(patient: Patient, service_type: ServiceType, start: datetime, location: Location) -> None:
-    """Refuse when the service needs clearance and the patient's latest clearance does not cover the visit."""
-    if not service_type.requires_clearance:
-        return
-    latest = latest_clearance(patient.pk)
-    visit_day = local_date(start, location.zone)
-    if latest is None:
-        raise NotCleared(
-            f"{patient} has no clearance on record; a clinician must clear them before {service_type.name} "
-            "can be booked."
-        )
-    if latest.status != ClearanceStatus.CLEARED:
-        raise NotCleared(f"{patient} was assessed as not cleared for treatment; {service_type.name} cannot be booked.")
-    if latest.valid_until is None or latest.valid_until < visit_day:
-        raise NotCleared(
-            f"{patient}'s clearance expires on {latest.valid_until:%Y-%m-%d}, before this visit on "
-            f"{visit_day:%Y-%m-%d}; a clinician must renew it."
         )
 
 
@@ -405,55 +360,3 @@ def _record_series_change(
             actor=actor,
             details=details,
         )
-
-
-# --- the status machine ------------------------------------------------------------------
-
-S = AppointmentStatus
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "confirm": (frozenset({S.SCHEDULED}), S.CONFIRMED),
-    "check_in": (frozenset({S.SCHEDULED, S.CONFIRMED}), S.CHECKED_IN),
-    "start": (frozenset({S.CHECKED_IN}), S.IN_PROGRESS),
-    "complete": (frozenset({S.IN_PROGRESS}), S.COMPLETED),
-    "no_show": (frozenset({S.SCHEDULED, S.CONFIRMED}), S.NO_SHOW),
-    "cancel": (frozenset({S.SCHEDULED, S.CONFIRMED, S.CHECKED_IN}), S.CANCELLED),
-}
-
-
-def is_late_cancellation(appointment: Appointment, at: datetime) -> bool:
-    window = timedelta(hours=appointment.location.cancellation_window_hours)
-    return at > appointment.start - window
-
-
-@transaction.atomic(durable=True)
-def appointment_transition(
-    *, actor: User | None, appointment: Appointment, action: str, reason: str = ""
-) -> Appointment:
-    """Apply ``action`` (confirm, check_in, start, complete, no_show, cancel) or refuse it."""
-    if action not in TRANSITIONS:
-        raise InvalidTransition(f"Unknown action {action!r}.")
-    allowed_from, target = TRANSITIONS[action]
-    appointment = Appointment.objects.select_for_update(of=("self",)).select_related("location").get(pk=appointment.pk)
-    if appointment.status not in allowed_from:
-        raise InvalidTransition(
-            f"Cannot {action.replace('_', ' ')} an appointment that is {appointment.get_status_display().lower()}.",
-            extra={"current_status": appointment.status, "action": action},
-        )
-    now = timezone.now()
-    previous = appointment.status
-    appointment.status = target
-    if target == S.CANCELLED:
-        if not reason.strip():
-            raise InvalidBookingRequest("Give a reason for the cancellation.", errors={"reason": ["Required."]})
-        appointment.cancel_reason = reason.strip()
-        appointment.cancelled_at = now
-        appointment.cancelled_late = is_late_cancellation(appointment, now)
-    appointment.save()
-    if target not in BLOCKING_STATUSES:
-        appointment.staff_assignments.update(is_blocking=False)
-    if target not in (S.SCHEDULED, S.CONFIRMED):  # checked in, started, over: nothing left to remind of
-        cancel_visit_reminders([appointment], reason=f"The visit is {appointment.get_status_display().lower()}.")
-    if target == S.CANCELLED:
-        _record_series_change(appointment, SeriesChangeKind.CANCELLED, actor, {"reason": appointment.cancel_reason})
-    appointment_status_changed.send(sender=Appointment, appointment=appointment, previous=previous, actor=actor)
-    return appointment

@@ -41,19 +41,17 @@ from scheduling.services.appointments import (
     _validate_choices,
     conflict_error,
     constraint_kind,
-    ensure_cleared,
-    is_late_cancellation,
 )
 from scheduling.services.calendar import LocationCalendar, Placement
+from scheduling.services.clearance import ensure_cleared
 from scheduling.services.location_setup import LocationSetup, location_setup
 from scheduling.services.locks import lock_booking_scope
 from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, protocol_of, validate_protocol
 from scheduling.services.reminders import (
-    cancel_visit_reminders,
-    series_change_record,
     series_change_rows,
     visit_reminder_rows,
 )
+from scheduling.services.transitions import visits_cancel
 
 ALTERNATIVE_SEARCH_DAYS = 7
 CANCELLABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
@@ -369,7 +367,11 @@ def series_extend(
 
 @transaction.atomic(durable=True)
 def series_cancel(*, actor: User | None, series: Series, reason: str, from_: datetime | None = None) -> Series:
-    """Cancel the series' remaining visits (from ``from_``, default now): one change, one message."""
+    """Cancel the series' remaining visits (from ``from_``, default now): one change, one message.
+
+    Each visit is cancelled as a single cancellation would be (``visits_cancel``): late ones get the
+    location's fee draft, and every visit's status change reaches billing.
+    """
     if not reason.strip():
         raise InvalidBookingRequest("Give a reason for the cancellation.", errors={"reason": ["Required."]})
     series = Series.objects.select_for_update(of=("self",)).select_related("location").get(pk=series.pk)
@@ -377,26 +379,15 @@ def series_cancel(*, actor: User | None, series: Series, reason: str, from_: dat
     cutoff = max(from_ or now, now)
     remaining = list(
         series.appointments.select_for_update(of=("self",))
-        .select_related("location")
+        .select_related("location", "patient", "service_type")
         .filter(start__gte=cutoff, status__in=CANCELLABLE)
+        .order_by("start")
     )
     if not remaining:
         raise InvalidBookingRequest("No remaining visits of this series can be cancelled.")
-    for appointment in remaining:
-        appointment.status = AppointmentStatus.CANCELLED
-        appointment.cancel_reason = reason.strip()
-        appointment.cancelled_at = now
-        appointment.cancelled_late = is_late_cancellation(appointment, now)
-    Appointment.objects.bulk_update(remaining, ["status", "cancel_reason", "cancelled_at", "cancelled_late"])
-    for appointment in remaining:
-        appointment.staff_assignments.update(is_blocking=False)
+    visits_cancel(actor=actor, appointments=remaining, reason=reason, series_id=series.pk)
     if not series.appointments.filter(start__gte=now, status__in=CANCELLABLE).exists():
         series.cancelled_at = now
         series.cancel_reason = reason.strip()
         series.save(update_fields=["cancelled_at", "cancel_reason"])
-    cancel_visit_reminders(remaining)
-    series_change_record(
-        series_id=series.pk, patient_id=series.patient_id, kind=SeriesChangeKind.CANCELLED, appointments=remaining,
-        details={"reason": reason.strip()}, actor=actor,
-    )  # fmt: skip
     return series

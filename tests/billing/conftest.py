@@ -7,12 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from billing.models import BillingPolicy, FeeScheduleItem, Invoice
 from billing.services.invoices import invoice_create_for_appointments, invoice_issue
 from scheduling.models import Appointment
-from scheduling.services.appointments import appointment_book, appointment_transition
+from scheduling.services.appointments import appointment_book
+from scheduling.services.transitions import appointment_transition
 from tests.scheduling.conftest import Clinic, ny
 
 MONDAY = dt.date(2026, 10, 5)
@@ -24,8 +26,9 @@ def completed_visit(clinic: Clinic, day: dt.date = MONDAY, hour: int = 9, patien
         actor=clinic.reception, patient=patient or clinic.patient, service_type=service or clinic.infusion,
         location=clinic.location, start=ny(day, hour),
     )  # fmt: skip
-    for action in ("check_in", "start", "complete"):
-        appointment = appointment_transition(actor=clinic.clinician, appointment=appointment, action=action)
+    with time_machine.travel(appointment.start, tick=False):  # check-in opens shortly before the visit
+        for action in ("check_in", "start", "complete"):
+            appointment = appointment_transition(actor=clinic.clinician, appointment=appointment, action=action)
     return appointment
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import time_machine
+
 from billing.models import Invoice, InvoiceKind, Package, PackageSale, PackageSession, Refund
 from billing.selectors import invoice_amounts, patient_credit
-from scheduling.services.appointments import appointment_book, appointment_transition
+from scheduling.services.appointments import appointment_book
+from scheduling.services.protocol import SeriesProtocol
+from scheduling.services.series import series_book, series_cancel
+from scheduling.services.transitions import appointment_transition
 from tests.billing.conftest import MONDAY, completed_visit, pay
 from tests.scheduling.conftest import Clinic, ny
 
@@ -92,7 +97,8 @@ def test_a_late_cancellation_and_a_no_show_get_draft_fee_invoices_per_policy(bil
                              location=clinic.location, start=ny(MONDAY + dt.timedelta(days=7), 9))  # fmt: skip
 
     appointment_transition(actor=clinic.reception, appointment=late, action="cancel", reason="Sick")
-    appointment_transition(actor=clinic.reception, appointment=missed, action="no_show")
+    with time_machine.travel(ny(MONDAY, 9, 30), tick=False):  # a no-show is recorded once the visit has begun
+        appointment_transition(actor=clinic.reception, appointment=missed, action="no_show")
     appointment_transition(actor=clinic.reception, appointment=early, action="cancel", reason="Travel")
 
     fees = Invoice.objects.filter(kind=InvoiceKind.FEE).order_by("patient__first_name")
@@ -100,3 +106,27 @@ def test_a_late_cancellation_and_a_no_show_get_draft_fee_invoices_per_policy(bil
         (clinic.patient.pk, "draft", Decimal("150.00")), (clinic.patient2.pk, "draft", Decimal("200.00")),
     ]  # fmt: skip
     assert "Late cancellation fee" in fees[0].lines.get().description
+
+
+def test_a_late_cancellation_of_the_rest_of_a_series_drafts_the_same_fee_as_a_late_single_cancellation(
+    billing_clinic: Clinic,
+) -> None:
+    # given a series whose next visit is Monday and a single visit on Monday too
+    clinic = billing_clinic
+    protocol = SeriesProtocol(count=2, first_date=MONDAY, local_time=dt.time(10), min_gap_hours=48)
+    series = series_book(actor=clinic.reception, patient=clinic.patient, service_type=clinic.infusion,
+                         location=clinic.location, protocol=protocol)  # fmt: skip
+    single = appointment_book(actor=clinic.reception, patient=clinic.patient2, service_type=clinic.infusion,
+                              location=clinic.location, start=ny(MONDAY, 13))  # fmt: skip
+
+    # when on Sunday (inside the 24-hour window) reception cancels the rest of the series, and the single visit
+    with time_machine.travel(ny(MONDAY - dt.timedelta(days=1), 14), tick=False):
+        series_cancel(actor=clinic.reception, series=series, reason="Moving away")
+        appointment_transition(actor=clinic.reception, appointment=single, action="cancel", reason="Sick")
+
+    # then each late visit has its draft fee, the series' as the single one's; the visit days ahead has none
+    fees = Invoice.objects.filter(kind=InvoiceKind.FEE)
+    assert sorted((fee.patient_id, fee.status, fee.total) for fee in fees) == sorted([
+        (clinic.patient.pk, "draft", Decimal("150.00")), (clinic.patient2.pk, "draft", Decimal("150.00")),
+    ])  # fmt: skip
+    assert list(series.appointments.values_list("cancelled_late", flat=True).order_by("start")) == [True, False]

@@ -93,9 +93,9 @@ def test_package_liability_values_sessions_sold_and_not_yet_delivered(billing_cl
     sale = reception.post("/api/v1/package-sales/", {"package": str(package.public_id),
                           "patient": str(clinic.patient.public_id)}, format="json").json()  # fmt: skip
     pay(reception, sale["invoice"], "2400.00")
-    completed_visit(clinic, MONDAY)
+    completed_visit(clinic, MONDAY)  # the session is delivered, and drawn, on the visit's day
 
-    body = report(clinic, "package-liability", as_of=str(FIRST_DAY))
+    body = report(clinic, "package-liability", as_of=str(MONDAY))
 
     (row,) = body["rows"]
     assert (row["sessions"], row["used"], row["remaining"], row["liability"]) == (6, 1, 5, "2000.00")

@@ -152,7 +152,7 @@ def test_an_expired_clearance_does_not_cover_a_later_visit(clinic: Clinic) -> No
 
 def test_the_latest_clearance_is_the_newest_record_the_latest_row_breaking_ties(clinic: Clinic) -> None:
     """What clinicians see as "current" (the ORM's ordering) is what booking checks."""
-    from scheduling.services.appointments import latest_clearance
+    from scheduling.services.clearance import latest_clearance
 
     stranger = PatientFactory(group=clinic.group)
     assert latest_clearance(stranger.pk) is None
@@ -328,13 +328,14 @@ def test_a_visit_goes_from_scheduled_to_completed(clinic: Clinic) -> None:
     appointment = _booked(clinic)
     reception, clinician = clinic.client(clinic.reception), clinic.client(clinic.clinician)
 
-    for client, action, status in (
-        (reception, "confirm", "confirmed"),
-        (reception, "check-in", "checked_in"),
-        (clinician, "start", "in_progress"),
-        (clinician, "complete", "completed"),
+    for client, action, status, at in (
+        (reception, "confirm", "confirmed", ny(MONDAY, 6)),
+        (reception, "check-in", "checked_in", ny(MONDAY, 8, 40)),
+        (clinician, "start", "in_progress", ny(MONDAY, 9)),
+        (clinician, "complete", "completed", ny(MONDAY, 9, 45)),
     ):
-        response = client.post(f"/api/v1/appointments/{appointment}/{action}/")
+        with time_machine.travel(at, tick=False):
+            response = client.post(f"/api/v1/appointments/{appointment}/{action}/")
         assert response.status_code == 200, (action, response.json())
         assert response.json()["status"] == status
 
@@ -390,11 +391,13 @@ def test_cancelling_days_ahead_is_not_late(clinic: Clinic) -> None:
 
 def test_a_no_show_frees_the_chair(clinic: Clinic) -> None:
     appointment = _booked(clinic)
-    clinic.client(clinic.reception).post(f"/api/v1/appointments/{appointment}/no-show/")
+    with time_machine.travel(ny(MONDAY, 9, 20), tick=False):
+        marked = clinic.client(clinic.reception).post(f"/api/v1/appointments/{appointment}/no-show/")
 
+    assert marked.status_code == 200, marked.json()
     assert Appointment.objects.get(public_id=appointment).status == AppointmentStatus.NO_SHOW
     again = book(clinic.client(clinic.reception), clinic, ny(MONDAY, 9), patient=str(clinic.patient2.public_id))
-    assert again.status_code == 201
+    assert again.status_code == 201, again.json()
 
 
 # --- rescheduling ---------------------------------------------------------------------------------

@@ -56,8 +56,14 @@ def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channe
             assert not DENY.search(part), part
     visit = next(m for m in rendered if "reminder of your visit" in m.text)
     assert "Evergreen Boston" in visit.text
-    assert "/r/confirm/" in visit.text
+    assert ("/r/confirm/" in visit.text) == (channel == "email")  # by SMS, replying C confirms
+    assert "/r/cancel/" in visit.text
     assert "+16175550100" in visit.text
+    if channel == "sms":
+        # Only keywords the product handles: C confirms, STOP opts out; carriers' other opt-out words never appear.
+        assert "Reply C to confirm" in visit.text
+        words = set(re.findall(r"\b[A-Z]{2,}\b", visit.text)) - {"EDT", "EST"}
+        assert words == {"STOP"}, words
     if channel == "email":
         assert "Please do not eat after Monday 05 October 2026 at 03:00" in visit.text
         assert "Please arrive by 08:45" in visit.text

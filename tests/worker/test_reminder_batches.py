@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pytest_django import Settings as DjangoSettings
 
 from scheduling.models import Reminder, ReminderStatus
-from scheduling.services.appointments import appointment_book, appointment_transition
+from scheduling.services.appointments import appointment_book
+from scheduling.services.transitions import appointment_transition
 from tests.processes import free_port
 from tests.scheduling.conftest import Clinic, ny
 from tests.worker.conftest import Sink

@@ -13,7 +13,8 @@ from django.db import connections, transaction
 from pytest_django import Settings as DjangoSettings
 
 from scheduling.models import Appointment, Reminder, ReminderStatus
-from scheduling.services.appointments import appointment_book, appointment_reschedule, appointment_transition
+from scheduling.services.appointments import appointment_book, appointment_reschedule
+from scheduling.services.transitions import appointment_transition
 from tests.scheduling.conftest import Clinic, ny
 from tests.worker.conftest import Sink
 from worker.reminders import next_allowed_sms_time, reminder_deliver, reminders_dispatch
