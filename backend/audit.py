@@ -15,7 +15,6 @@ from uuid import UUID
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from backend.insert_together import insert_one
 from backend.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ def audit_record(
         ip=ip,
         details=details or {},
     )
-    insert_one(event)  # one per request on patient data: without save()'s machinery
+    event.save(force_insert=True)
     return event
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import subprocess
 import sys
 
@@ -19,6 +20,8 @@ from honcho.manager import Manager
 from backend import embedded
 
 DEMO_PASSWORD = "clinic-demo-2026"  # noqa: S105 - documented demo credential, local runs only
+LOCAL_SMS_SECRET = "local-sms-secret"  # noqa: S105 - signs inbound SMS in local runs (README shows a curl)
+MAIL_PORT = 1025
 DEMO_LOGINS = (
     ("admin", "admin (also Django admin)"),
     ("reception", "reception"),
@@ -28,11 +31,20 @@ DEMO_LOGINS = (
 )
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
 def _environment() -> dict[str, str]:
+    """Settings of a local run. Every port is PORT (default 8000) or free: two checkouts run side by side."""
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")
+    port = env.setdefault("PORT", "8000")
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")  # links in emails open this stack
+    env.setdefault("TWILIO_AUTH_TOKEN", LOCAL_SMS_SECRET)
     env.setdefault("EMAIL_HOST", "127.0.0.1")
-    env.setdefault("EMAIL_PORT", "1025")
+    env.setdefault("EMAIL_PORT", str(MAIL_PORT if _port_free(MAIL_PORT) else embedded.free_port()))
     env.setdefault("MAIL_DIR", str(embedded.VAR_DIR / "mail"))
     env.setdefault("PYTHONUNBUFFERED", "1")
     embedded.ensure_services(env)
@@ -61,7 +73,7 @@ def _banner(port: str, env: dict[str, str]) -> str:
 
 def main() -> int:
     env = _environment()
-    port = env.get("PORT", "8000")
+    port = env["PORT"]
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_demo", "--password", DEMO_PASSWORD)
     python = shlex.quote(sys.executable)

@@ -55,9 +55,6 @@ class PublicIdField(serializers.RelatedField):
             key = uuid.UUID(str(data))
         except ValueError:
             self.fail("invalid", value=str(data)[:64])
-        found = self.context.get("found", {}).get(self.field_name)  # looked up with other fields (the serializer's)
-        if found is not None and found.public_id == key:
-            return found
         queryset: Any = self.get_queryset()
         try:
             return queryset.get(public_id=key)

@@ -12,12 +12,25 @@ from billing.services.payments import payment_record
 from scheduling.demo import GROUP_NAME
 from scheduling.models import ClinicGroup, Location, ServiceType
 
+# Every service type's lines; they add up to its list price (scheduling/demo.py SERVICES).
 FEES = {
     "infusion-40": [
         ("96365", "", "IV infusion, first hour", "1", "300.00", "", ""),
         ("J3490", "", "Ketamine HCl 50 mg/mL", "1", "50.00", "42023-0113-10", "ML 2"),
         ("99214", "25", "Established patient visit", "1", "100.00", "", ""),
     ],
+    "infusion-60": [
+        ("96365", "", "IV infusion, first hour", "1", "300.00", "", ""),
+        ("96366", "", "IV infusion, each additional hour", "1", "100.00", "", ""),
+        ("J3490", "", "Ketamine HCl 50 mg/mL", "1", "50.00", "42023-0113-10", "ML 2"),
+        ("99214", "25", "Established patient visit", "1", "100.00", "", ""),
+    ],
+    "kap": [
+        ("99214", "25", "Established patient visit", "1", "300.00", "", ""),
+        ("90837", "", "Psychotherapy, 60 minutes", "1", "600.00", "", ""),
+    ],
+    "integration": [("90837", "", "Psychotherapy, 60 minutes", "1", "200.00", "", "")],
+    "consultation": [("99204", "", "New patient visit", "1", "250.00", "", "")],
 }
 
 

@@ -26,8 +26,8 @@ from scheduling.models import (
     StaffRole,
 )
 from scheduling.services.appointments import appointment_book
-from scheduling.services.protocol import SeriesProtocol
 from scheduling.services.series import series_book
+from scheduling.services.transitions import appointment_confirm
 from scheduling.time import to_utc
 
 GROUP_NAME = "Evergreen Ketamine Clinics"
@@ -49,7 +49,7 @@ SERVICES = [
      True, "900.00", ["99214-25", "90837"], 6, True),
     ("integration", "Integration session", 50, 0, ResourceKind.ROOM, [StaffRole.THERAPIST], False, "200.00",
      ["90837"], 0, False),
-    ("consultation", "Consultation", 30, 0, ResourceKind.ROOM, [StaffRole.PHYSICIAN], False, "0.00", ["99204"], 0,
+    ("consultation", "Consultation", 30, 0, ResourceKind.ROOM, [StaffRole.PHYSICIAN], False, "250.00", ["99204"], 0,
      False),
 ]  # fmt: skip
 PREP = (
@@ -125,18 +125,22 @@ def _clinics() -> ClinicGroup:
 
 def _patients(group: ClinicGroup) -> list[Patient]:
     clinician = User.objects.filter(username="clinician").first() or User.objects.filter(is_superuser=True).first()
-    rows = [
-        ("Alex", "Rivera", date(1986, 4, 12), "America/New_York", ["F43.10"], "patient", True),
-        ("Jamie", "Brooks", date(1979, 9, 30), "America/New_York", ["F33.2"], None, True),
-        ("Taylor", "Nguyen", date(1992, 1, 5), "America/Los_Angeles", ["F43.12"], None, True),
-        ("Morgan", "Lee", date(1968, 7, 21), "America/Los_Angeles", ["F32.2"], None, False),
-    ]
+    rows = [  # each with their own phone and driver: a STOP from one phone opts out one patient
+        ("Alex", "Rivera", date(1986, 4, 12), "America/New_York", ["F43.10"], "patient", True, "+16175550123",
+         "Sam Rivera (partner), +16175550124"),
+        ("Jamie", "Brooks", date(1979, 9, 30), "America/New_York", ["F33.2"], None, True, "+16175550131",
+         "Chris Brooks (brother), +16175550132"),
+        ("Taylor", "Nguyen", date(1992, 1, 5), "America/Los_Angeles", ["F43.12"], None, True, "+15035550141",
+         "Pat Nguyen (mother), +15035550142"),
+        ("Morgan", "Lee", date(1968, 7, 21), "America/Los_Angeles", ["F32.2"], None, False, "+15035550151",
+         "Robin Lee (spouse), +15035550152"),
+    ]  # fmt: skip
     patients = []
-    for first, last, born, tz, codes, username, cleared in rows:
+    for first, last, born, tz, codes, username, cleared, phone, driver in rows:
         patient = Patient.objects.create(
             group=group, first_name=first, last_name=last, date_of_birth=born, timezone=tz,
-            email=f"{first.lower()}.{last.lower()}@demo.clinic.invalid", phone="+16175550123",
-            email_consent=True, sms_consent=True, designated_driver="Partner, +16175550199",
+            email=f"{first.lower()}.{last.lower()}@demo.clinic.invalid", phone=phone,
+            email_consent=True, sms_consent=True, designated_driver=driver,
             referring_provider="Dr. Lena Ortiz, psychiatrist", diagnosis_codes=codes,
             user=User.objects.filter(username=username).first() if username else None,
         )  # fmt: skip
@@ -172,17 +176,17 @@ def _bookings(group: ClinicGroup, patients: list[Patient]) -> int:
                 break
             except ApplicationError:
                 day += timedelta(days=1)
-    # An induction series for Jamie from the Monday after next: Mondays and Wednesdays at 10:00.
-    monday = timezone.localdate() + timedelta(days=14 - timezone.localdate().weekday())
+    # Jamie's induction from the clinic's template (6 infusions in 21 days, Mon/Wed/Fri at 09:00, 48 hours apart),
+    # starting next Monday; the first visit is confirmed.
+    boston = Location.objects.get(group=group, name__endswith="Boston")
+    monday = timezone.localdate() + timedelta(days=7 - timezone.localdate().weekday())
+    template = SeriesTemplate.objects.get(group=group, name__startswith="Induction")
     try:
-        series_book(
-            actor=None, patient=patients[1], service_type=infusion,
-            location=Location.objects.get(group=group, name__endswith="Boston"),
-            protocol=SeriesProtocol(count=4, first_date=monday, local_time=time(10, 0), weekdays=(0, 2),
-                                    min_gap_hours=48, max_per_week=2, within_days=21),
+        series = series_book(
+            actor=None, patient=patients[1], location=boston, first_date=monday, template=template,
             accept_alternatives=True,
         )  # fmt: skip
-        booked += 4
     except ApplicationError:
-        pass  # a calendar that cannot take it: the demo goes on without
-    return booked
+        return booked  # a calendar that cannot take it: the demo goes on without
+    appointment_confirm(actor=None, appointment=series.appointments.order_by("start")[0])
+    return booked + series.appointments.count()

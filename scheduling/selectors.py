@@ -6,15 +6,10 @@ a patient sees only their own records.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
-from django.db import connection
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from backend import sql
 from backend.roles import STAFF_ROLES, Role
 from scheduling.models import (
     Appointment,
@@ -45,60 +40,6 @@ def in_groups_of(user: Any, queryset: QuerySet[Any], group: str = "group") -> Qu
     if user.is_superuser:
         return queryset
     return queryset.filter(**{f"{group}__in": user.clinic_group_ids()})
-
-
-# Models a staff user sees by their own clinic group (their selectors are ``in_groups_of(user, Model...)``).
-OWN_GROUP_SCOPED: tuple[type[Model], ...] = (Location, ServiceType, Patient, SeriesTemplate)
-
-
-@cache  # one statement per combination of models, written once
-def _find_statement(models: tuple[type[Model], ...], every_group: bool) -> str:
-    parts = []
-    for number, model in enumerate(models):
-        scope = "" if every_group else f" AND {sql.column(model, 'group')} = ANY(%s)"
-        parts.append(
-            f"LEFT JOIN LATERAL (SELECT {sql.select_list(model, sql.table(model))} FROM {sql.table(model)} "  # noqa: S608
-            f"WHERE {sql.column(model, 'public_id')} = %s{scope}) found_{number} ON true"
-        )
-    columns = ", ".join(f"found_{number}.*" for number in range(len(models)))
-    return f"SELECT {columns} FROM (SELECT 1) one {' '.join(parts)}"  # noqa: S608 - model metadata
-
-
-def find_by_public_ids(user: Any, wanted: Mapping[str, tuple[type[Model], Any]]) -> dict[str, Model]:
-    """``{name: (model, public id)}`` found as the models' selectors would find them for a staff user, in one
-    statement; missing ids are left out. Empty for anyone but staff (their selectors differ: look up one by one).
-
-    A booking's input names a patient, a service type and a location: one round trip instead of three, and SQL
-    written once instead of compiled per request (backend.sql).
-    """
-    if not _is_staff(user):
-        return {}
-    chosen = {}
-    for name, (model, value) in wanted.items():
-        if model not in OWN_GROUP_SCOPED:
-            raise ValueError(f"{model.__name__} is not scoped by its own clinic group.")
-        try:
-            chosen[name] = (model, uuid.UUID(str(value)))
-        except ValueError:
-            continue  # malformed: the field says so
-    if not chosen:
-        return {}
-    every_group = bool(user.is_superuser)
-    params: list[Any] = []
-    for _model, key in chosen.values():
-        params += [key] if every_group else [key, user.clinic_group_ids()]
-    models = tuple(model for model, _key in chosen.values())
-    with connection.cursor() as cursor:
-        cursor.execute(_find_statement(models, every_group), params)
-        row = cursor.fetchone()
-    found: dict[str, Model] = {}
-    start = 0
-    for name, model in zip(chosen, models, strict=True):
-        values = row[start : start + sql.width(model)]
-        start += sql.width(model)
-        if values[model._meta.concrete_fields.index(model._meta.pk)] is not None:  # the lateral found its row
-            found[name] = sql.from_row(model, values)
-    return found
 
 
 def groups_for(user: Any) -> QuerySet[ClinicGroup]:

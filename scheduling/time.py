@@ -50,7 +50,7 @@ def to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).replace(fold=0).astimezone(UTC)
 
 
-def _to_utc_lenient(day: date, wall: time, zone: ZoneInfo) -> datetime:
+def to_utc_lenient(day: date, wall: time, zone: ZoneInfo) -> datetime:
     """Like :func:`to_utc` but a time in the gap moves forward by the gap (rule expansion only)."""
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 
@@ -79,7 +79,7 @@ def expand_rules(
         if day in closed:
             continue
         todays = sorted(
-            (_to_utc_lenient(day, rule.opens, zone), _to_utc_lenient(day, rule.closes, zone))
+            (to_utc_lenient(day, rule.opens, zone), to_utc_lenient(day, rule.closes, zone))
             for rule in rules
             if rule.applies_on(day)
         )

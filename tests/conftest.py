@@ -23,6 +23,18 @@ def _clean_test_broker() -> None:
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_worker_left_running() -> Iterator[None]:
+    """A test that starts a Celery worker must stop it, passed or failed (tests/processes.py)."""
+    from tests.processes import CeleryWorker
+
+    yield
+    left = list(CeleryWorker.running)
+    for worker in left:
+        worker.stop()
+    assert not left, f"{len(left)} Celery worker(s) left running"
+
+
 @pytest.fixture
 def frozen_now() -> Iterator[time_machine.Traveller]:
     """The clock stopped at 2026-10-01 12:00 UTC (before the DST change and the example series)."""

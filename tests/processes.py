@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
@@ -35,7 +36,12 @@ def current_database_url() -> str:
 
 
 class CeleryWorker:
-    """A ``celery -A worker worker`` process bound to the test database and broker."""
+    """A ``celery -A worker worker`` process bound to the test database and broker.
+
+    Every started worker is in ``running`` until it has exited; the suite fails a test that leaves one.
+    """
+
+    running: ClassVar[set[CeleryWorker]] = set()
 
     def __init__(
         self,
@@ -88,6 +94,7 @@ class CeleryWorker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        CeleryWorker.running.add(self)
         return self
 
     def kill(self) -> None:
@@ -95,6 +102,7 @@ class CeleryWorker:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+        CeleryWorker.running.discard(self)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -103,6 +111,7 @@ class CeleryWorker:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        CeleryWorker.running.discard(self)
 
 
 class RedisServer:

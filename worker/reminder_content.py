@@ -29,6 +29,19 @@ def _fmt(moment: datetime, short: bool = False) -> str:
     return moment.strftime("%a %d %b %H:%M") if short else moment.strftime("%A %d %B %Y at %H:%M")
 
 
+def _series_visit(start: datetime, clinic_zone: ZoneInfo, patient_zone: str) -> str:
+    """One visit of a series message: the clinic's time, and the patient's own when their zone differs."""
+    local = start.astimezone(clinic_zone)
+    line = f"{_fmt(local, short=True)} {local:%Z}"
+    if patient_zone and patient_zone != clinic_zone.key:
+        theirs = start.astimezone(ZoneInfo(patient_zone))
+        same_day = theirs.date() == local.date()
+        line += (
+            f" ({theirs:%H:%M %Z} your time)" if same_day else f" ({_fmt(theirs, short=True)} {theirs:%Z} your time)"
+        )
+    return line
+
+
 def visit_context(appointment: Appointment) -> dict[str, object]:
     location = appointment.location
     service = appointment.service_type
@@ -87,8 +100,7 @@ def render(reminder: Reminder) -> OutgoingMessage:
         "first_name": patient.first_name, "clinic": location.name, "phone": location.phone,
         "unsubscribe_url": unsubscribe_link(patient),
         "summary": SERIES_SUMMARIES.get(change.kind, "your series of visits has changed:").capitalize(),
-        "visits": [f"{_fmt(v.start.astimezone(location.zone), short=True)} {v.start.astimezone(location.zone):%Z}"
-                   for v in visits],
+        "visits": [_series_visit(v.start, location.zone, patient.timezone) for v in visits],
     }  # fmt: skip
     if reminder.channel == ReminderChannel.SMS:
         return OutgoingMessage(to=to, text=render_to_string("reminders/series_sms.txt", context).strip(),

@@ -18,16 +18,12 @@ from backend.throttling import BookingThrottle
 from scheduling import selectors
 from scheduling.api.appointments import AppointmentOutput
 from scheduling.models import (
-    Location,
-    Patient,
     Series,
     SeriesTemplate,
-    ServiceType,
 )
 from scheduling.permissions import CanBook, SeriesAccess
-from scheduling.services.protocol import SeriesProtocol
+from scheduling.services.protocol import ProtocolRules
 from scheduling.services.series import (
-    protocol_from_template,
     series_book,
     series_cancel,
     series_extend,
@@ -91,10 +87,9 @@ class ProtocolFields(serializers.Serializer):
     within_days = serializers.IntegerField(required=False, min_value=0, max_value=366, allow_null=True)
 
 
-FOUND_TOGETHER = {"patient": Patient, "service_type": ServiceType, "location": Location, "template": SeriesTemplate}
-
-
 class SeriesInput(ProtocolFields):
+    """The shape of a series booking; the service merges the template with the rules given."""
+
     patient = PublicIdField(name="patient", scope=selectors.patients_for)
     service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
     location = PublicIdField(name="location", scope=selectors.locations_for)
@@ -103,41 +98,14 @@ class SeriesInput(ProtocolFields):
     resource = PublicIdField(name="resource", scope=selectors.resources_for, required=False, allow_null=True)
     accept_alternatives = serializers.BooleanField(default=False)
 
-    def to_internal_value(self, data: Any) -> Any:
-        # The patient, service type, location and template in one query; each field still checks its own id.
-        given = {name: (model, data[name]) for name, model in FOUND_TOGETHER.items() if hasattr(data, "get")
-                 and data.get(name) not in (None, "")}  # fmt: skip
-        self.context["found"] = selectors.find_by_public_ids(self.context["request"].user, given)
-        return super().to_internal_value(data)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        template: SeriesTemplate | None = attrs.get("template")
-        if template is not None:
-            if template.location_id not in (None, attrs["location"].pk):
-                raise serializers.ValidationError({"template": ["This template belongs to another location."]})
-            attrs.setdefault("service_type", template.service_type)
-            rules = protocol_from_template(
-                template, **{key: attrs.get(key) for key in ("count", "weekdays", "min_gap_hours", "max_per_week",
-                                                             "within_days")},
-                local_time=attrs.get("time"),
-            )  # fmt: skip
-        else:
-            missing = {
-                name: ["This field is required."] for name in ("service_type", "count", "time") if name not in attrs
-            }
-            if missing:
-                raise serializers.ValidationError(missing)
-            rules = {
-                "count": attrs["count"], "weekdays": tuple(attrs.get("weekdays", ())), "local_time": attrs["time"],
-                "min_gap_hours": attrs.get("min_gap_hours", 0), "max_per_week": attrs.get("max_per_week"),
-                "within_days": attrs.get("within_days"),
-            }  # fmt: skip
-        if rules.get("local_time") is None:
-            raise serializers.ValidationError({"time": ["Give the local time of the visits."]})
-        attrs["protocol"] = SeriesProtocol(
-            first_date=attrs["first_date"], **{**rules, "weekdays": tuple(rules["weekdays"])}
-        )
-        return attrs
+    def rules(self) -> ProtocolRules:
+        values = self.validated_data
+        weekdays = values.get("weekdays")
+        return ProtocolRules(
+            count=values.get("count"), local_time=values.get("time"),
+            weekdays=tuple(weekdays) if weekdays is not None else None, min_gap_hours=values.get("min_gap_hours"),
+            max_per_week=values.get("max_per_week"), within_days=values.get("within_days"),
+        )  # fmt: skip
 
 
 class SeriesCancelInput(serializers.Serializer):
@@ -187,9 +155,10 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
         def perform() -> tuple[int, Any]:
             series = series_book(
-                actor=acting_user(request), patient=values["patient"], service_type=values["service_type"],
-                location=values["location"], protocol=values["protocol"], resource=values.get("resource"),
-                accept_alternatives=values["accept_alternatives"], template=values.get("template"),
+                actor=acting_user(request), patient=values["patient"], location=values["location"],
+                first_date=values["first_date"], service_type=values.get("service_type"),
+                template=values.get("template"), rules=data.rules(), resource=values.get("resource"),
+                accept_alternatives=values["accept_alternatives"],
             )  # fmt: skip
             return status.HTTP_201_CREATED, SeriesOutput(series).data  # its visits are in hand: no read-back
 

@@ -14,14 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from backend.errors import ValidationFailed
 from scheduling.errors import InvalidProtocol
-from scheduling.models import Series
-from scheduling.time import local_datetime_exists, to_utc
+from scheduling.models import Series, SeriesTemplate
+from scheduling.time import local_datetime_exists, to_utc_lenient
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_COUNT = 52
+T = TypeVar("T")
 HORIZON_DAYS = 366
 
 
@@ -43,6 +46,47 @@ class SeriesProtocol:
 
     def extended(self, *, count: int, first_date: date, local_time: time | None = None) -> SeriesProtocol:
         return replace(self, count=count, first_date=first_date, local_time=local_time or self.local_time)
+
+
+@dataclass(frozen=True)
+class ProtocolRules:
+    """Rules given for one booking; each one given wins over the template's (None: not given)."""
+
+    count: int | None = None
+    local_time: time | None = None
+    weekdays: tuple[int, ...] | None = None
+    min_gap_hours: int | None = None
+    max_per_week: int | None = None
+    within_days: int | None = None
+
+
+def protocol_from(*, first_date: date, template: SeriesTemplate | None, rules: ProtocolRules) -> SeriesProtocol:
+    """The protocol of a new series: the template's rules, with any rule given explicitly winning.
+
+    Without a template, the count and the local time must be given (400 naming them).
+    """
+    if template is None:
+        absent = {field: ["This field is required."] for field, value in (("count", rules.count),
+                  ("time", rules.local_time)) if value is None}  # fmt: skip
+        if absent:
+            raise ValidationFailed("Give the series' count and time, or a template.", errors=absent)
+        template = SeriesTemplate(count=0, weekdays=[], min_gap_hours=0)  # no defaults beyond these
+
+    def pick(given: T | None, default: T) -> T:
+        return given if given is not None else default
+
+    local_time = pick(rules.local_time, template.local_time)
+    if local_time is None:
+        raise ValidationFailed("Give the local time of the visits.", errors={"time": ["Required."]})
+    return SeriesProtocol(
+        count=pick(rules.count, template.count),
+        first_date=first_date,
+        local_time=local_time,
+        weekdays=tuple(pick(rules.weekdays, tuple(template.weekdays))),
+        min_gap_hours=pick(rules.min_gap_hours, template.min_gap_hours),
+        max_per_week=pick(rules.max_per_week, template.max_per_week),
+        within_days=pick(rules.within_days, template.within_days),
+    )
 
 
 def protocol_of(series: Series) -> SeriesProtocol:
@@ -118,6 +162,11 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
     return f"{instant.astimezone(zone):%a %Y-%m-%d %H:%M}"
 
 
+def in_dst_gap(start: datetime, protocol: SeriesProtocol, zone: ZoneInfo) -> bool:
+    """Was this planned visit's local time skipped by a spring-forward change (see ``plan``)?"""
+    return not local_datetime_exists(start.astimezone(zone).date(), protocol.local_time, zone)
+
+
 def plan(
     protocol: SeriesProtocol, zone: ZoneInfo, open_weekdays: Iterable[int], fixed: Sequence[datetime] = ()
 ) -> list[datetime]:
@@ -127,13 +176,18 @@ def plan(
     open weekday when none are given) whose visit keeps the gap and per-week
     rules with the visits taken so far and the ``fixed`` ones (an existing
     series being extended). Refuses a protocol that cannot fit its count.
+
+    A day whose local time falls in a spring-forward gap is planned all the
+    same, at the instant the gap ends (``in_dst_gap`` tells): booking reports
+    it as a conflict with an alternative, like any other visit that cannot be
+    placed, rather than silently moving the series to another day.
     """
     weekdays = set(protocol.weekdays) or set(open_weekdays)
     taken: list[datetime] = []
     day = protocol.first_date
     while len(taken) < protocol.count and day <= protocol.last_allowed_date:
-        if day.weekday() in weekdays and local_datetime_exists(day, protocol.local_time, zone):
-            start = to_utc(day, protocol.local_time, zone)
+        if day.weekday() in weekdays:
+            start = to_utc_lenient(day, protocol.local_time, zone)
             if not violations([*fixed, *taken, start], protocol, zone, in_window=[start]):
                 taken.append(start)
         day += timedelta(days=1)

@@ -12,23 +12,23 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.errors import ApplicationError
+from backend.errors import ApplicationError, ValidationFailed
 from backend.fields import zoned
-from backend.insert_together import draw_primary_keys, insert_together
 from backend.models import User
 from backend.prefetch import remember_related
-from scheduling.errors import BookingConflict, InvalidBookingRequest
+from scheduling.errors import BookingConflict, InvalidBookingRequest, NonexistentLocalTime
 from scheduling.models import (
     Appointment,
     AppointmentStaff,
     AppointmentStatus,
     Location,
     Patient,
+    Reminder,
     Resource,
     Series,
     SeriesChangeKind,
@@ -46,12 +46,22 @@ from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.clearance import ensure_cleared
 from scheduling.services.location_setup import LocationSetup, location_setup
 from scheduling.services.locks import lock_booking_scope
-from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, protocol_of, validate_protocol
+from scheduling.services.protocol import (
+    ProtocolFit,
+    ProtocolRules,
+    SeriesProtocol,
+    in_dst_gap,
+    plan,
+    protocol_from,
+    protocol_of,
+    validate_protocol,
+)
 from scheduling.services.reminders import (
     series_change_rows,
     visit_reminder_rows,
 )
 from scheduling.services.transitions import visits_cancel
+from scheduling.time import to_utc
 
 ALTERNATIVE_SEARCH_DAYS = 7
 CANCELLABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
@@ -75,20 +85,6 @@ def series_status(series: Series, appointments: list[Appointment]) -> str:
     return SeriesStatus.ACTIVE
 
 
-def protocol_from_template(template: SeriesTemplate, **overrides: Any) -> dict[str, Any]:
-    """The template's rules, with any explicitly given field winning."""
-    values: dict[str, Any] = {
-        "count": template.count,
-        "weekdays": tuple(template.weekdays),
-        "local_time": template.local_time,
-        "min_gap_hours": template.min_gap_hours,
-        "max_per_week": template.max_per_week,
-        "within_days": template.within_days,
-    }
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    return values
-
-
 # --- placing a set of visits -------------------------------------------------------------------
 
 
@@ -106,6 +102,10 @@ def _place_all(
     placed: dict[int, Placement] = {}
     failures: list[Failure] = []
     for index, start in enumerate(starts):
+        if in_dst_gap(start, protocol, calendar.zone):
+            error = _dst_gap_error(start, protocol, calendar.zone)
+            failures.append(Failure(index=index, start=start, error=error))
+            continue
         placement = calendar.placement(service_type, start, patient_id=patient.pk, resource=resource)
         if placement is None:
             error = conflict_error(calendar, service_type, patient, start, resource=resource)
@@ -121,6 +121,14 @@ def _place_all(
         if failure.alternative is not None:
             calendar.hold(failure.alternative, patient.pk)
     return placed, failures
+
+
+def _dst_gap_error(start: datetime, protocol: SeriesProtocol, zone: ZoneInfo) -> ApplicationError:
+    try:
+        to_utc(start.astimezone(zone).date(), protocol.local_time, zone)
+    except NonexistentLocalTime as error:
+        return error
+    raise AssertionError("the visit is not in a gap")  # pragma: no cover
 
 
 def _nearest_alternative(
@@ -144,8 +152,9 @@ def _nearest_alternative(
     starts = calendar.slot_starts(hold)  # sorted: low <= start <= high, and start in the future
     first = max(bisect.bisect_left(starts, low), bisect.bisect_right(starts, timezone.now()))
     last = bisect.bisect_right(starts, high)
-    wanted = original.astimezone(calendar.zone)
-    wanted_day, wanted_minute = wanted.toordinal(), wanted.hour * 60 + wanted.minute
+    # The protocol's wall-clock time, also for a visit whose time fell in a spring-forward gap.
+    wanted_day = original.astimezone(calendar.zone).toordinal()
+    wanted_minute = protocol.local_time.hour * 60 + protocol.local_time.minute
     candidates = [
         (abs(day - wanted_day), abs(minute - wanted_minute), start)
         for start, (day, minute) in zip(starts[first:last], calendar.slot_local_days(hold)[first:last], strict=True)
@@ -205,30 +214,26 @@ def _conflict(calendar: LocationCalendar, failures: list[Failure], total: int) -
 def _write_visits(
     series: Series, placements: list[Placement], actor: User | None, *, kind: str, service_type: ServiceType
 ) -> list[Appointment]:
-    """Write the visits, their staff and reminders, and the change record with its summaries (and a new
-    series itself) in one statement; a visit taken meanwhile raises the 409 and nothing is written."""
+    """Write the series (when new), its visits, their staff, the change record and every reminder: one
+    ``bulk_create`` per table. A visit taken meanwhile raises the 409; the booking's transaction then
+    rolls back whatever was written."""
     ordered = sorted(placements, key=lambda p: p.start)
-    visits = [
-        Appointment(
-            patient=series.patient, service_type=service_type, location=series.location, series=series,
-            created_by=actor, start=p.start, end=p.end, hold_until=p.hold_until, resource=p.resource,
-        )
-        for p in ordered
-    ]  # fmt: skip
-    teams = [
-        [AppointmentStaff(appointment=visit, staff=member, role=role, start=visit.start, end=visit.end)
-         for member, role in placement.staff]
-        for visit, placement in zip(visits, ordered, strict=True)
-    ]  # fmt: skip
-    change, summaries = series_change_rows(patient_id=series.patient_id, kind=kind, actor=actor)
-    rows = (
-        [series] if series._state.adding else [], visits, [part for team in teams for part in team],
-        [change], summaries, visit_reminder_rows(visits),
-    )  # fmt: skip
-    draw_primary_keys(*rows)
-    change.series_id, change.appointment_ids = series.pk, [visit.pk for visit in visits]
     try:
-        insert_together(*rows)
+        if series._state.adding:
+            series.save(force_insert=True)
+        visits = Appointment.objects.bulk_create([
+            Appointment(
+                patient=series.patient, service_type=service_type, location=series.location, series=series,
+                created_by=actor, start=p.start, end=p.end, hold_until=p.hold_until, resource=p.resource,
+            )
+            for p in ordered
+        ])  # fmt: skip
+        teams = [
+            [AppointmentStaff(appointment=visit, staff=member, role=role, start=visit.start, end=visit.end)
+             for member, role in placement.staff]
+            for visit, placement in zip(visits, ordered, strict=True)
+        ]  # fmt: skip
+        AppointmentStaff.objects.bulk_create([part for team in teams for part in team])
     except IntegrityError as error:
         conflict = constraint_kind(error)
         if conflict is None:
@@ -237,6 +242,10 @@ def _write_visits(
             f"The {conflict} was booked by someone else meanwhile; nothing was booked.",
             extra={"conflicts": [{"kind": conflict}]},
         ) from error
+    change, summaries = series_change_rows(patient_id=series.patient_id, kind=kind, actor=actor)
+    change.series, change.appointment_ids = series, [visit.pk for visit in visits]
+    change.save(force_insert=True)
+    Reminder.objects.bulk_create([*summaries, *visit_reminder_rows(visits)])
     for visit, team in zip(visits, teams, strict=True):
         remember_related(visit, "staff_assignments", team)
     return visits
@@ -287,17 +296,28 @@ def series_book(
     *,
     actor: User | None,
     patient: Patient,
-    service_type: ServiceType,
     location: Location,
-    protocol: SeriesProtocol,
+    first_date: date,
+    service_type: ServiceType | None = None,
+    template: SeriesTemplate | None = None,
+    rules: ProtocolRules = ProtocolRules(),  # noqa: B008 - frozen
     resource: Resource | None = None,
     accept_alternatives: bool = False,
-    template: SeriesTemplate | None = None,
 ) -> Series:
     """Book every visit of a series in one transaction, or nothing.
 
-    The series comes back with its visits and their staff in hand, so the answer needs no read-back.
+    The protocol is the template's (if any) with every rule given in ``rules`` winning; the service type
+    is the template's unless given. The series comes back with its visits and their staff in hand, so
+    the answer needs no read-back.
     """
+    if template is not None and template.location_id not in (None, location.pk):
+        raise ValidationFailed(
+            "This template belongs to another location.", errors={"template": ["Belongs to another location."]}
+        )
+    service_type = service_type or (template.service_type if template is not None else None)
+    if service_type is None:
+        raise ValidationFailed("Give the service type, or a template.", errors={"service_type": ["Required."]})
+    protocol = protocol_from(first_date=first_date, template=template, rules=rules)
     _ensure_same_group(patient, service_type, location)
     _validate_choices(location, service_type, resource, ())
     setup = location_setup(location.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from django.core.management import call_command
 from backend import embedded
 from backend.mailsink import start_sink
 from backend.pytest_plugin import redis_url_for_worker
-from scheduling.models import Appointment, ClinicGroup, Location, OpeningRule
+from billing.models import FeeScheduleItem
+from scheduling.models import Appointment, ClinicGroup, Location, OpeningRule, Patient, Series, ServiceType
 from tests.processes import free_port, wait_for
 
 
@@ -28,8 +30,16 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
     assert friday is not None
     assert friday.every_n_weeks == 2
     assert OpeningRule.objects.filter(weekday__in=[0, 1, 2, 3]).count() == 8
-    assert Appointment.objects.count() == 3 + 4  # three single visits and a series of four
-    assert Appointment.objects.filter(series__isnull=False).count() == 4
+    assert Appointment.objects.count() == 3 + 6  # three single visits and the induction template's six
+    series = Series.objects.get()
+    assert (series.count, series.within_days, series.min_gap_hours) == (6, 21, 48)
+    assert [a.status for a in series.appointments.order_by("start")][:2] == ["confirmed", "scheduled"]
+    patients = list(Patient.objects.all())
+    assert len({p.phone for p in patients}) == len({p.email for p in patients}) == len(patients) == 4
+    for service in ServiceType.objects.all():  # each one billed as it is priced
+        lines = FeeScheduleItem.objects.filter(service_type=service)
+        assert lines.exists(), service.code
+        assert sum(line.quantity * line.unit_price for line in lines) == service.price, service.code
     from backend.models import User
 
     assert User.objects.get(username="reception").check_password("demo-pass-2026")
@@ -68,3 +78,26 @@ def test_the_smtp_sink_stores_each_message_as_an_eml_file(tmp_path: Path) -> Non
     stored = next(tmp_path.glob("*.eml")).read_text()
     assert "Subject: Your visit" in stored
     assert "See you Monday at 09:00." in stored
+
+
+def test_a_local_run_on_another_port_links_to_it_and_takes_a_free_mail_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend import devstack
+
+    for name in ("PUBLIC_BASE_URL", "EMAIL_PORT", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORT", "9000")
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:  # another stack's mail sink on 1025 (or something else already has it: the same for this test)
+        taken.bind(("127.0.0.1", devstack.MAIL_PORT))
+        taken.listen()
+    except OSError:
+        pass
+
+    try:
+        env = devstack._environment()
+    finally:
+        taken.close()
+
+    assert env["PUBLIC_BASE_URL"] == "http://127.0.0.1:9000"
+    assert env["EMAIL_PORT"] != str(devstack.MAIL_PORT)
+    assert env["TWILIO_AUTH_TOKEN"] == devstack.LOCAL_SMS_SECRET

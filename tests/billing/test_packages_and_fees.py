@@ -11,10 +11,10 @@ from billing.models import Invoice, InvoiceKind, Package, PackageSale, PackageSe
 from billing.selectors import invoice_amounts, patient_credit
 from scheduling.services.appointments import appointment_book
 from scheduling.services.protocol import SeriesProtocol
-from scheduling.services.series import series_book, series_cancel
+from scheduling.services.series import series_cancel
 from scheduling.services.transitions import appointment_transition
 from tests.billing.conftest import MONDAY, completed_visit, pay
-from tests.scheduling.conftest import Clinic, ny
+from tests.scheduling.conftest import Clinic, book_series, ny
 
 
 def _package(clinic: Clinic) -> Package:
@@ -114,7 +114,7 @@ def test_a_late_cancellation_of_the_rest_of_a_series_drafts_the_same_fee_as_a_la
     # given a series whose next visit is Monday and a single visit on Monday too
     clinic = billing_clinic
     protocol = SeriesProtocol(count=2, first_date=MONDAY, local_time=dt.time(10), min_gap_hours=48)
-    series = series_book(actor=clinic.reception, patient=clinic.patient, service_type=clinic.infusion,
+    series = book_series(actor=clinic.reception, patient=clinic.patient, service_type=clinic.infusion,
                          location=clinic.location, protocol=protocol)  # fmt: skip
     single = appointment_book(actor=clinic.reception, patient=clinic.patient2, service_type=clinic.infusion,
                               location=clinic.location, start=ny(MONDAY, 13))  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -34,14 +35,25 @@ def big_ledger() -> tuple[Clinic, int]:
     return clinic, lines
 
 
-def exports_worker(media: Path, log: Path) -> CeleryWorker:
-    return CeleryWorker(queues="exports", log_path=log,
-                        extra_env={"MEDIA_ROOT": str(media), "EXPORT_PROGRESS_INTERVAL": "0"}).start()  # fmt: skip
+@pytest.fixture
+def workers() -> Iterator[list[CeleryWorker]]:
+    """Every worker a test starts is stopped when it ends, whether it passed or not."""
+    started: list[CeleryWorker] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def exports_worker(workers: list[CeleryWorker], media: Path, log: Path) -> CeleryWorker:
+    worker = CeleryWorker(queues="exports", log_path=log,
+                          extra_env={"MEDIA_ROOT": str(media), "EXPORT_PROGRESS_INTERVAL": "0"})  # fmt: skip
+    workers.append(worker)
+    return worker.start()
 
 
 def start_export(clinic: Clinic) -> tuple[APIClient, str]:
     client = clinic.client(clinic.accountant)
-    today = str(timezone.localdate())
+    today = str(timezone.localdate(timezone=clinic.location.zone))  # the export's dates are the location's
     response = client.post("/api/v1/exports/", {"kind": "invoice_lines", "format": "xlsx", "from": today,
                                                 "to": today}, format="json")  # fmt: skip
     assert response.status_code == 202, response.content
@@ -55,10 +67,10 @@ def xlsx_data_rows(job: ExportJob) -> int:
 
 
 def test_progress_moves_forward_to_100_and_the_row_count_is_right(
-    big_ledger: tuple[Clinic, int], media: Path, tmp_path: Path
+    big_ledger: tuple[Clinic, int], media: Path, tmp_path: Path, workers: list[CeleryWorker]
 ) -> None:
     clinic, lines = big_ledger
-    worker = exports_worker(media, tmp_path / "worker.log")
+    worker = exports_worker(workers, media, tmp_path / "worker.log")
     try:
         client, job_id = start_export(clinic)
         seen: list[int] = []
@@ -81,10 +93,10 @@ def test_progress_moves_forward_to_100_and_the_row_count_is_right(
 
 
 def test_a_worker_killed_mid_export_leaves_a_job_that_is_retried_and_completes_whole(
-    big_ledger: tuple[Clinic, int], media: Path, tmp_path: Path
+    big_ledger: tuple[Clinic, int], media: Path, tmp_path: Path, workers: list[CeleryWorker]
 ) -> None:
     clinic, lines = big_ledger
-    worker = exports_worker(media, tmp_path / "worker1.log")
+    worker = exports_worker(workers, media, tmp_path / "worker1.log")
     _, job_id = start_export(clinic)
     job = ExportJob.objects.get(public_id=job_id)
 
@@ -100,7 +112,7 @@ def test_a_worker_killed_mid_export_leaves_a_job_that_is_retried_and_completes_w
     # the beat sweep finds it stalled and hands it to a new worker
     later = timezone.now() + dt.timedelta(seconds=settings.EXPORT_STALL_TIMEOUT + 1)
     assert exports_sweep(enqueue=lambda pk: export_run_task.apply_async((pk,), queue="exports"), now=later) == 1
-    worker = exports_worker(media, tmp_path / "worker2.log")
+    worker = exports_worker(workers, media, tmp_path / "worker2.log")
     try:
         wait_for(lambda: ExportJob.objects.filter(pk=job.pk, status=ExportStatus.DONE).exists(), timeout=300)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -17,10 +18,13 @@ from scheduling.models import (
     Patient,
     Resource,
     ResourceKind,
+    Series,
     ServiceType,
     StaffMember,
     StaffRole,
 )
+from scheduling.services.protocol import ProtocolRules, SeriesProtocol
+from scheduling.services.series import series_book
 from tests.factories import (
     ClearanceFactory,
     ClinicGroupFactory,
@@ -125,3 +129,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 def ny(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     """The instant of a New York wall-clock time."""
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=NEW_YORK)
+
+
+def book_series(*, protocol: SeriesProtocol, **fields: Any) -> Series:
+    """``series_book`` with every rule of ``protocol`` given explicitly (no template)."""
+    rules = ProtocolRules(**{name: getattr(protocol, name) for name in ProtocolRules.__dataclass_fields__})
+    return series_book(first_date=protocol.first_date, rules=rules, **fields)

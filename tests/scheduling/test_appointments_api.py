@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from scheduling.models import Appointment, AppointmentStatus, ClearanceStatus, Closure
+from scheduling.models import Appointment, AppointmentStatus, ClearanceStatus, Closure, Shift
 from tests.factories import ClearanceFactory, PatientFactory
 from tests.scheduling.conftest import Clinic, ny
 
@@ -526,3 +526,39 @@ def test_a_clinician_reads_their_own_schedule_by_staff_filter(clinic: Clinic) ->
 
     assert schedule.status_code == 200
     assert [row["staff"][0]["name"] for row in schedule.json()["results"]] == ["Nurse Joy"]
+
+
+# --- staff shifts -------------------------------------------------------------------------------------
+
+
+def _only_nurse_joy_until_noon_on_mondays(clinic: Clinic) -> None:
+    Shift.objects.filter(staff=clinic.nurse2).delete()
+    Shift.objects.filter(staff=clinic.nurse, weekday=0).update(closes=dt.time(12, 0))
+
+
+def test_no_nurse_is_assigned_outside_their_shift(clinic: Clinic) -> None:
+    _only_nurse_joy_until_noon_on_mondays(clinic)
+    client = clinic.client(clinic.reception)
+
+    inside = book(client, clinic, ny(MONDAY, 10))
+    after = book(client, clinic, ny(MONDAY, 13), patient=str(clinic.patient2.public_id))
+
+    assert inside.status_code == 201, inside.json()
+    assert [member["name"] for member in inside.json()["staff"]] == ["Nurse Joy"]
+    assert after.status_code == 422
+    assert after.json()["code"] == "staff_unavailable"
+    assert "No nurse is working" in after.json()["detail"]
+
+
+def test_a_named_nurse_off_shift_is_refused_even_when_the_chair_is_free(clinic: Clinic) -> None:
+    _only_nurse_joy_until_noon_on_mondays(clinic)
+    client = clinic.client(clinic.reception)
+
+    named_off_shift = book(client, clinic, ny(MONDAY, 10), staff=[str(clinic.nurse2.public_id)])
+    named_after_noon = book(client, clinic, ny(MONDAY, 11, 30), staff=[str(clinic.nurse.public_id)])
+
+    assert named_off_shift.status_code == 422
+    assert named_off_shift.json()["errors"] == {"staff": ["Nurse Kim is not on shift then."]}
+    assert named_after_noon.status_code == 422  # the visit runs past her shift's end at 12:00
+    assert named_after_noon.json()["errors"] == {"staff": ["Nurse Joy is not on shift then."]}
+    assert not Appointment.objects.exists()

@@ -114,11 +114,12 @@ def test_the_booking_answer_is_what_reading_the_series_back_gives(clinic: Clinic
     assert [a["resource_name"] for a in booked.json()["appointments"]][2] == "Chair 2"  # the alternative, in order
     written = next(i for i, q in enumerate(sql) if 'INSERT INTO "scheduling_appointment"' in q)
     assert not [q for q in sql[written:] if q.startswith("SELECT") and '"scheduling_appointment"' in q]
-    # Every row of the booking goes in with that one statement.
-    writes = [q for q in sql if "INSERT INTO" in q and "scheduling_" in q]
-    assert len(writes) == 1
-    for table in ("series", "appointment", "appointmentstaff", "serieschange", "reminder"):
-        assert f'INSERT INTO "scheduling_{table}"' in writes[0]
+    # One INSERT per table: the series, its visits, their staff, the change record, every reminder.
+    writes = [q.split("(")[0].strip() for q in sql if q.startswith("INSERT INTO") and "scheduling_" in q]
+    assert writes == [
+        f'INSERT INTO "scheduling_{table}"'
+        for table in ("series", "appointment", "appointmentstaff", "serieschange", "reminder")
+    ]
 
 
 def test_a_closed_alternate_friday_gets_the_same_time_on_the_nearest_day_that_keeps_the_protocol(
@@ -441,3 +442,38 @@ def test_series_and_visits_render_as_their_declared_fields_say(clinic: Clinic) -
         False,
         False,
     ]
+
+
+def _open_sunday_nights(clinic: Clinic) -> None:
+    """Sundays 01:00-06:00 (New York), nurses on shift: a clinic open across the spring-forward change."""
+    OpeningRule.objects.create(location=clinic.location, weekday=6, opens=dt.time(1), closes=dt.time(6))
+    for nurse in (clinic.nurse, clinic.nurse2):
+        Shift.objects.create(staff=nurse, location=clinic.location, weekday=6, opens=dt.time(1), closes=dt.time(6))
+
+
+def test_a_visit_in_the_spring_forward_gap_is_a_conflict_with_an_alternative_not_a_dropped_day(
+    clinic: Clinic,
+) -> None:
+    # given Sundays at 02:30, and 02:30 on Sunday 2027-03-14 does not exist in New York
+    _open_sunday_nights(clinic)
+    client = clinic.client(clinic.reception)
+    sundays = {"first_date": "2027-03-07", "count": 3, "time": "02:30", "weekdays": [6], "min_gap_hours": 0,
+               "max_per_week": None, "within_days": None}  # fmt: skip
+
+    # when the series is asked for
+    refused = post_series(client, clinic, **sundays)
+
+    # then the second visit is the conflict, with the nearest real time that day as its alternative
+    assert refused.status_code == 409, refused.json()
+    body = refused.json()
+    assert [(c["index"], c["code"]) for c in body["conflicts"]] == [(1, "nonexistent_local_time")]
+    assert "02:30 does not exist on 2027-03-14" in body["conflicts"][0]["reason"]
+    assert [(a["index"], a["start"]) for a in body["alternatives"]] == [(1, "2027-03-14T03:00:00-04:00")]
+    assert not Appointment.objects.exists()
+
+    booked = post_series(client, clinic, **sundays, accept_alternatives=True)
+
+    assert booked.status_code == 201, booked.json()
+    assert local_starts(booked.json()) == [
+        "2027-03-07T02:30:00-05:00", "2027-03-14T03:00:00-04:00", "2027-03-21T02:30:00-04:00",
+    ]  # fmt: skip

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from backend.errors import ApplicationError
 from scheduling.models import Appointment, Series
 from scheduling.services.protocol import SeriesProtocol, violations
-from scheduling.services.series import series_book
 from tests.integration.test_booking_concurrency import overlapping_active_pairs, overlapping_staff_pairs
-from tests.scheduling.conftest import ALTERNATE_FRIDAY_ANCHOR, NOW, make_clinic
+from tests.scheduling.conftest import ALTERNATE_FRIDAY_ANCHOR, NOW, book_series, make_clinic
 from tests.scheduling.test_availability import _seed
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -55,7 +54,7 @@ def test_every_booked_series_keeps_its_protocol_hours_and_never_overlaps(
         _seed(clinic, bookings)
         before = Appointment.objects.count()
         try:
-            series = series_book(
+            series = book_series(
                 actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
                 protocol=protocol, resource=clinic.chairs[0] if pin_chair else None, accept_alternatives=accept,
             )  # fmt: skip

@@ -19,10 +19,10 @@ from scheduling.models import Appointment, AppointmentStaff, AppointmentStatus, 
 from scheduling.services.appointments import appointment_book
 from scheduling.services.patient_replies import sms_reply
 from scheduling.services.protocol import SeriesProtocol
-from scheduling.services.series import series_book, series_cancel
+from scheduling.services.series import series_cancel
 from scheduling.signals import appointment_status_changed
 from tests.factories import ClearanceFactory
-from tests.scheduling.conftest import Clinic, ny
+from tests.scheduling.conftest import Clinic, book_series, ny
 
 MONDAY = dt.date(2026, 10, 5)
 
@@ -163,7 +163,7 @@ def status_changes() -> Any:
 
 def _series(clinic: Clinic) -> Series:
     protocol = SeriesProtocol(count=3, first_date=MONDAY, local_time=dt.time(10), min_gap_hours=48)
-    return series_book(actor=clinic.reception, patient=clinic.patient2, service_type=clinic.infusion,
+    return book_series(actor=clinic.reception, patient=clinic.patient2, service_type=clinic.infusion,
                        location=clinic.location, protocol=protocol)  # fmt: skip
 
 

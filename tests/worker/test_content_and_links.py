@@ -13,7 +13,9 @@ from django.test import Client
 from scheduling.links import make_token
 from scheduling.models import Appointment, Reminder, SeriesChange
 from scheduling.services.appointments import appointment_book
-from tests.scheduling.conftest import Clinic, ny
+from scheduling.services.protocol import SeriesProtocol
+from scheduling.services.series import series_cancel
+from tests.scheduling.conftest import Clinic, book_series, ny
 from worker.reminder_content import render
 
 DENY = re.compile(
@@ -35,7 +37,6 @@ def test_no_template_names_a_diagnosis_drug_or_treatment() -> None:
 @pytest.mark.parametrize("channel", ["email", "sms"])
 def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channel: str) -> None:
     from scheduling.services.protocol import SeriesProtocol
-    from scheduling.services.series import series_book
 
     clinic.location.name = "Evergreen Boston"
     clinic.location.save()
@@ -45,7 +46,7 @@ def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channe
     appointment_book(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
                      start=ny(MONDAY, 9))  # fmt: skip
     protocol = SeriesProtocol(count=3, first_date=MONDAY, local_time=dt.time(10), min_gap_hours=48)
-    series_book(actor=None, patient=clinic.patient2, service_type=clinic.infusion, location=clinic.location,
+    book_series(actor=None, patient=clinic.patient2, service_type=clinic.infusion, location=clinic.location,
                 protocol=protocol)  # fmt: skip
 
     rendered = [render(reminder) for reminder in Reminder.objects.filter(channel=channel)]
@@ -62,7 +63,7 @@ def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channe
     if channel == "sms":
         # Only keywords the product handles: C confirms, STOP opts out; carriers' other opt-out words never appear.
         assert "Reply C to confirm" in visit.text
-        words = set(re.findall(r"\b[A-Z]{2,}\b", visit.text)) - {"EDT", "EST"}
+        words = set(re.findall(r"\b[A-Z]{2,}\b", re.sub(r"https?://\S+", "", visit.text))) - {"EDT", "EST"}
         assert words == {"STOP"}, words
     if channel == "email":
         assert "Please do not eat after Monday 05 October 2026 at 03:00" in visit.text
@@ -73,11 +74,8 @@ def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channe
 
 
 def test_a_series_change_is_one_summary_message_per_channel(clinic: Clinic) -> None:
-    from scheduling.services.protocol import SeriesProtocol
-    from scheduling.services.series import series_book, series_cancel
-
     protocol = SeriesProtocol(count=4, first_date=MONDAY, local_time=dt.time(9), min_gap_hours=48)
-    series = series_book(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
+    series = book_series(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
                          protocol=protocol)  # fmt: skip
     series_cancel(actor=None, series=series, reason="Moving away")
 
@@ -158,3 +156,20 @@ def test_a_patient_in_another_zone_also_sees_the_time_in_their_own(clinic: Clini
 
     assert "Monday 05 October 2026 at 09:00 (America/New_York)" in message.text
     assert "that is Monday 05 October 2026 at 06:00 in your time zone (America/Los_Angeles)" in message.text
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_series_messages_show_a_patient_in_another_zone_their_own_time_too(clinic: Clinic, channel: str) -> None:
+    clinic.patient.timezone = "America/Los_Angeles"
+    clinic.patient.save()
+    protocol = SeriesProtocol(count=2, first_date=MONDAY, local_time=dt.time(9), min_gap_hours=48)
+    series = book_series(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
+                         protocol=protocol)  # fmt: skip
+    series_cancel(actor=None, series=series, reason="Moving away")
+
+    booked, cancelled = (render(r) for r in Reminder.objects.filter(kind="series_summary", channel=channel)
+                         .order_by("id"))  # fmt: skip
+
+    for message in (booked, cancelled):
+        assert "Mon 05 Oct 09:00 EDT (06:00 PDT your time)" in message.text
+        assert "Wed 07 Oct 09:00 EDT (06:00 PDT your time)" in message.text

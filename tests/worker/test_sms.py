@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -162,3 +165,24 @@ def test_the_email_unsubscribe_link_turns_email_off(clinic: Clinic) -> None:
     assert Client().post(url).status_code == 200
     clinic.patient.refresh_from_db()
     assert clinic.patient.email_consent is False
+
+
+def test_the_readme_curl_signature_is_accepted_by_a_local_run(clinic: Clinic, settings: DjangoSettings) -> None:
+    """README: HMAC-SHA1 (openssl) of the URL followed by each parameter's name and value, sorted, in base64."""
+    from backend.devstack import LOCAL_SMS_SECRET
+
+    settings.TWILIO_AUTH_TOKEN = LOCAL_SMS_SECRET
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    appointment_book(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
+                     start=ny(dt.date(2026, 10, 5), 9))  # fmt: skip
+    url = "http://127.0.0.1:8000/api/v1/sms/inbound/"
+    signed = f"{url}BodyCFrom{clinic.patient.phone}".encode()
+    signature = base64.b64encode(hmac.new(LOCAL_SMS_SECRET.encode(), signed, hashlib.sha1).digest()).decode()
+
+    response = Client().post(
+        "/api/v1/sms/inbound/", urlencode({"From": clinic.patient.phone, "Body": "C"}),
+        content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature,
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert "is confirmed" in response.content.decode()
