@@ -272,7 +272,7 @@ def appointment_book(
     _validate_choices(location, service_type, resource, staff)
     _ensure_future(start)
     ensure_cleared(patient, service_type, start, location)
-    setup = location_setup(location.pk)
+    setup = location_setup(location.pk, version=location.setup_version)
     lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(location, start, start + hold, patient_ids=[patient.pk], setup=setup)

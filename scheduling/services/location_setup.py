@@ -21,10 +21,8 @@ from datetime import date
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Prefetch
 
-from backend import sql
 from scheduling.errors import InvalidBookingRequest
 from scheduling.models import Closure, Location, OpeningRule, Resource, Shift, StaffMember
 from scheduling.time import Interval, dates_between, expand_rules, merge_intervals
@@ -69,13 +67,10 @@ _LOADED: dict[int, LocationSetup] = {}
 
 
 def _current_version(location_id: int) -> UUID:
-    table, column, key = sql.table(Location), sql.column(Location, "setup_version"), sql.column(Location, "id")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE {key} = %s", [location_id])  # noqa: S608 - model metadata
-        row = cursor.fetchone()
-    if row is None:
+    version = Location.objects.filter(pk=location_id).values_list("setup_version", flat=True).first()
+    if version is None:
         raise InvalidBookingRequest("That location no longer exists.", errors={"location": ["Not found."]})
-    return UUID(str(row[0]))
+    return version
 
 
 def _load(location_id: int, version: UUID) -> LocationSetup:
@@ -96,9 +91,13 @@ def _load(location_id: int, version: UUID) -> LocationSetup:
     )
 
 
-def location_setup(location_id: int) -> LocationSetup:
-    """The location's current setup: from memory when its version is unchanged, else loaded (5 queries)."""
-    version = _current_version(location_id)
+def location_setup(location_id: int, *, version: UUID | None = None) -> LocationSetup:
+    """The location's current setup: from memory when its version is unchanged, else loaded (5 queries).
+
+    ``version``: the location's ``setup_version`` as the caller has just read it with the location row
+    (a booking's input), which saves reading it again; both are read before the booking locks.
+    """
+    version = version or _current_version(location_id)
     known = _LOADED.get(location_id)
     if known is not None and known.version == version:
         return known

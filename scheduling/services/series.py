@@ -320,7 +320,7 @@ def series_book(
     protocol = protocol_from(first_date=first_date, template=template, rules=rules)
     _ensure_same_group(patient, service_type, location)
     _validate_choices(location, service_type, resource, ())
-    setup = location_setup(location.pk)
+    setup = location_setup(location.pk, version=location.setup_version)
     lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     placements = _schedule(
         location=location, setup=setup, service_type=service_type, patient=patient, protocol=protocol,

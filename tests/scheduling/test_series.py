@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from backend.auth import token_issue
 from backend.roles import Role
 from scheduling.models import Appointment, OpeningRule, Reminder, Series, SeriesChange, SeriesTemplate, Shift
 from scheduling.services.appointments import appointment_book
@@ -457,8 +458,8 @@ def test_a_visit_in_the_spring_forward_gap_is_a_conflict_with_an_alternative_not
     # given Sundays at 02:30, and 02:30 on Sunday 2027-03-14 does not exist in New York
     _open_sunday_nights(clinic)
     client = clinic.client(clinic.reception)
-    sundays = {"first_date": "2027-03-07", "count": 3, "time": "02:30", "weekdays": [6], "min_gap_hours": 0,
-               "max_per_week": None, "within_days": None}  # fmt: skip
+    sundays: dict[str, Any] = {"first_date": "2027-03-07", "count": 3, "time": "02:30", "weekdays": [6],
+                               "min_gap_hours": 0, "max_per_week": None, "within_days": None}  # fmt: skip
 
     # when the series is asked for
     refused = post_series(client, clinic, **sundays)
@@ -477,3 +478,24 @@ def test_a_visit_in_the_spring_forward_gap_is_a_conflict_with_an_alternative_not
     assert local_starts(booked.json()) == [
         "2027-03-07T02:30:00-05:00", "2027-03-14T03:00:00-04:00", "2027-03-21T02:30:00-04:00",
     ]  # fmt: skip
+
+
+def test_a_series_booking_runs_twelve_statements_from_request_to_answer(clinic: Clinic) -> None:
+    """Token, patient, service type, location, lock, clearance, busy time, then one INSERT per table: series,
+    visits, staff, change record, reminders. The location's setup is in memory (read once per version)."""
+    open_every_friday(clinic)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(clinic.reception).key}")
+    assert post_series(client, clinic, patient=str(clinic.patient2.public_id)).status_code == 201  # setup loaded
+    sql: list[str] = []
+
+    def record(execute: Any, query: str, *args: Any) -> Any:
+        sql.append(query)
+        return execute(query, *args)
+
+    with connection.execute_wrapper(record):
+        booked = post_series(client, clinic, first_date="2026-11-09")
+
+    assert booked.status_code == 201, booked.json()
+    counted = [q for q in sql if not q.startswith(("SAVEPOINT", "RELEASE", 'INSERT INTO "backend_auditevent"'))]
+    assert len(counted) == 12, "\n".join(q[:90] for q in counted)
