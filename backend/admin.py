@@ -1,7 +1,41 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from backend.models import User
+from backend.access import scoped
+from backend.models import ClinicGroup, User
+
+
+class GroupScopedAdmin(admin.ModelAdmin):
+    """The admin shows a staff user only their clinic groups' rows, by the API's rule (``backend.access``)."""
+
+    group_path = "group"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return scoped(request.user, super().get_queryset(request), self.group_path)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown beside their parent, never added, changed or deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ClinicGroup)
+class ClinicGroupAdmin(GroupScopedAdmin):
+    group_path = "pk"
+    list_display = ("name",)
+    filter_horizontal = ("members",)
 
 
 @admin.register(User)

@@ -225,3 +225,30 @@ def handler500(request: HttpRequest) -> HttpResponse:
         "server_error",
         "Something went wrong on our side; it has been logged.",
     )
+
+
+class ApiProblemMiddleware:
+    """Every error answer under ``/api/`` is a problem document, with ``DEBUG`` on or off.
+
+    DRF's own answers already are (``problem_exception_handler``); this catches what Django answers
+    around them, such as ``DEBUG``'s HTML pages for an unknown path or a malformed id in a path.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        if (
+            response.status_code < HTTPStatus.BAD_REQUEST
+            or not request.path.startswith("/api/")
+            or isinstance(response, Response)  # DRF's, the browsable API's HTML included
+            or response.get("Content-Type", "").startswith(("application/json", PROBLEM_CONTENT_TYPE))
+        ):
+            return response
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            return handler404(request)
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            return handler500(request)
+        status = HTTPStatus(response.status_code)
+        return problem_response(status, status.phrase.lower().replace(" ", "_"), status.description or status.phrase)

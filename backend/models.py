@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -43,6 +44,28 @@ class User(AbstractUser):
     def remember_clinic_groups(self, ids: list[int]) -> None:
         """Keep the clinic group ids read with the user (token sign-in reads them at once)."""
         self._clinic_group_ids = sorted(ids)
+
+
+class PublicIdModel(models.Model):
+    """Exposed through the API by an opaque UUID; the primary key stays internal."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class ClinicGroup(PublicIdModel):
+    """A clinic business with one or more locations. Staff users see their groups' rows (backend.access)."""
+
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="clinic_groups")
+
+    class Meta:
+        db_table = "scheduling_clinicgroup"  # where it was created; it moved here from scheduling
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class WorkerHeartbeat(models.Model):

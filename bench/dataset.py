@@ -11,13 +11,12 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from backend.models import User
+from backend.models import ClinicGroup, User
 from scheduling.models import (
     Appointment,
     AppointmentStaff,
     Clearance,
     ClearanceStatus,
-    ClinicGroup,
     Location,
     OpeningRule,
     Patient,

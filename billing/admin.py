@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from backend.admin import GroupScopedAdmin, ReadOnlyInline
 from backend.errors import ApplicationError
 from backend.permissions import user_has_role
 from billing.models import (
@@ -34,7 +35,6 @@ from billing.models import (
 from billing.permissions import INVOICE_WRITERS
 from billing.services.documents import document_retry
 from billing.services.invoices import invoice_issue
-from scheduling.admin import GroupScopedAdmin, ReadOnlyInline
 
 
 class ReadOnlyAdmin(GroupScopedAdmin):

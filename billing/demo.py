@@ -6,11 +6,12 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from backend.models import ClinicGroup
 from billing.models import BillingPolicy, FeeScheduleItem, Invoice, Package
 from billing.services.invoices import LineSpec, invoice_create, invoice_issue
 from billing.services.payments import payment_record
 from scheduling.demo import GROUP_NAME
-from scheduling.models import ClinicGroup, Location, ServiceType
+from scheduling.models import Location, ServiceType
 
 # Every service type's lines; they add up to its list price (scheduling/demo.py SERVICES).
 FEES = {

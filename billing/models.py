@@ -19,9 +19,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from backend.models import PublicIdModel
 from backend.money import CURRENCY_CHOICES
 from billing.errors import InvoiceImmutable
-from scheduling.models import Appointment, Location, Patient, PublicIdModel, Series, ServiceType, StaffMember
+from scheduling.models import Appointment, Location, Patient, Series, ServiceType, StaffMember
 
 
 def money_field(verbose_name: str | None = None, **kwargs: Any) -> Any:

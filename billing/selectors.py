@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from backend.access import scoped
 from backend.roles import Role
 from billing.models import (
     BillingPolicy,
@@ -33,7 +34,6 @@ from billing.models import (
     Refund,
 )
 from scheduling.models import Location
-from scheduling.selectors import in_groups_of
 
 BILLING_ROLES = (Role.ADMIN, Role.ACCOUNTANT, Role.RECEPTION)
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
@@ -104,7 +104,7 @@ def _billing_scope(user: Any) -> str | None:
 def invoices_for(user: Any) -> QuerySet[Invoice]:
     scope = _billing_scope(user)
     if scope == "staff":
-        queryset = in_groups_of(user, Invoice.objects.all(), "location__group")
+        queryset = scoped(user, Invoice.objects.all(), "location__group")
     elif scope == "patient":
         queryset = Invoice.objects.filter(patient__user=user).exclude(status=InvoiceStatus.DRAFT)
     else:
@@ -141,7 +141,7 @@ def attach_invoice_details(invoices: Sequence[Invoice]) -> Sequence[Invoice]:
 def payments_for(user: Any) -> QuerySet[Payment]:
     scope = _billing_scope(user)
     if scope == "staff":
-        queryset = in_groups_of(user, Payment.objects.all(), "location__group")
+        queryset = scoped(user, Payment.objects.all(), "location__group")
     elif scope == "patient":
         queryset = Payment.objects.filter(patient__user=user)
     else:
@@ -160,20 +160,20 @@ def refunds_for(user: Any) -> QuerySet[Refund]:
 def documents_for(user: Any) -> QuerySet[Document]:
     scope = _billing_scope(user)
     if scope == "staff":
-        return in_groups_of(user, Document.objects.all(), "patient__group")
+        return scoped(user, Document.objects.all(), "patient__group")
     if scope == "patient":
         return Document.objects.filter(patient__user=user)
     return Document.objects.none()
 
 
 def packages_for(user: Any) -> QuerySet[Package]:
-    return in_groups_of(user, Package.objects.select_related("location", "service_type"), "location__group")
+    return scoped(user, Package.objects.select_related("location", "service_type"), "location__group")
 
 
 def package_sales_for(user: Any) -> QuerySet[PackageSale]:
     scope = _billing_scope(user)
     if scope == "staff":
-        queryset = in_groups_of(user, PackageSale.objects.all(), "location__group")
+        queryset = scoped(user, PackageSale.objects.all(), "location__group")
     elif scope == "patient":
         queryset = PackageSale.objects.filter(patient__user=user)
     else:

@@ -12,12 +12,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from backend.admin import GroupScopedAdmin, ReadOnlyInline
 from backend.errors import ApplicationError
 from scheduling.models import (
     Appointment,
     AppointmentStaff,
     Clearance,
-    ClinicGroup,
     Closure,
     Location,
     OpeningRule,
@@ -37,31 +37,6 @@ from scheduling.services.series import series_status
 from scheduling.services.transitions import appointment_transition
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """Rows shown beside their parent, never added, changed or deleted here."""
-
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class GroupScopedAdmin(admin.ModelAdmin):
-    """Staff who are not superusers see only their clinic groups' rows, as in the API."""
-
-    group_path = "group"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.group_path}__members": request.user}).distinct()
-
-
 class OpeningRuleInline(admin.TabularInline):
     model = OpeningRule
     extra = 0
@@ -70,16 +45,6 @@ class OpeningRuleInline(admin.TabularInline):
 class ClosureInline(admin.TabularInline):
     model = Closure
     extra = 0
-
-
-@admin.register(ClinicGroup)
-class ClinicGroupAdmin(admin.ModelAdmin):
-    list_display = ("name",)
-    filter_horizontal = ("members",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ClinicGroup]:
-        queryset = super().get_queryset(request)
-        return queryset if request.user.is_superuser else queryset.filter(members=request.user)
 
 
 @admin.register(Location)

@@ -9,11 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ApplicationError
-from backend.models import User
+from backend.models import ClinicGroup, User
 from scheduling.models import (
     Clearance,
     ClearanceStatus,
-    ClinicGroup,
     Location,
     OpeningRule,
     Patient,

@@ -21,6 +21,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from backend.models import ClinicGroup, PublicIdModel
 from backend.money import CURRENCY_CHOICES
 from scheduling.ranges import TsTzRange
 
@@ -28,25 +29,6 @@ from scheduling.ranges import TsTzRange
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone such as 'America/New_York'.")
-
-
-class PublicIdModel(models.Model):
-    """Exposed through the API by an opaque UUID; the primary key stays internal."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-
-    class Meta:
-        abstract = True
-
-
-class ClinicGroup(PublicIdModel):
-    """A clinic business with one or more locations. Staff users see their groups' locations."""
-
-    name = models.CharField(max_length=200)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="clinic_groups")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Location(PublicIdModel):

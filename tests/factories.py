@@ -9,11 +9,10 @@ import factory
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
-from backend.models import User
+from backend.models import ClinicGroup, User
 from scheduling.models import (
     Clearance,
     ClearanceStatus,
-    ClinicGroup,
     Location,
     OpeningRule,
     Patient,

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from backend.roles import Role
@@ -120,27 +122,26 @@ def test_an_inactive_users_token_is_refused(api_client: APIClient) -> None:
     assert response.json()["detail"] == "User inactive or deleted."
 
 
-def test_the_token_query_loads_the_same_token_and_user_as_the_orm() -> None:
-    """The hand-written statement (backend.sql) against the ORM, field by field."""
-    from django.forms.models import model_to_dict
+def test_the_token_check_reads_token_user_roles_and_clinic_groups_in_one_statement() -> None:
     from rest_framework.authtoken.models import Token
 
     from backend.auth import ExpiringTokenAuthentication
 
-    user = UserFactory(roles=[Role.ADMIN], first_name="Ana", email="ana@example.com")
+    user = UserFactory(roles=[Role.RECEPTION, Role.CLINICIAN], first_name="Ana")
+    mine, other = ClinicGroupFactory(), ClinicGroupFactory()
+    mine.members.add(user)
+    ClinicGroupFactory().members.add(UserFactory())
     token = Token.objects.create(user=user)
 
-    loaded_user, loaded_token = ExpiringTokenAuthentication().authenticate_credentials(token.key)
+    with CaptureQueriesContext(connection) as captured:
+        loaded_user, loaded_token = ExpiringTokenAuthentication().authenticate_credentials(token.key)
+        roles, groups = loaded_user.role_names(), loaded_user.clinic_group_ids()
 
-    assert (loaded_token.key, loaded_token.created, loaded_token.user_id) == (token.key, token.created, user.pk)
-    fields = [field.attname for field in type(user)._meta.concrete_fields]
-    stored = type(user).objects.get(pk=user.pk)
-    assert [getattr(loaded_user, name) for name in fields] == [getattr(stored, name) for name in fields]
-    assert model_to_dict(loaded_user, exclude=["groups", "user_permissions"]) == model_to_dict(
-        stored, exclude=["groups", "user_permissions"]
-    )
-    assert loaded_token.user is loaded_user
-    assert not loaded_user._state.adding
+    assert len(captured) == 1
+    assert (loaded_token.key, loaded_user.pk, loaded_user.first_name) == (token.key, user.pk, "Ana")
+    assert roles == ["clinician", "reception"]
+    assert groups == [mine.pk]
+    assert other.pk not in groups
 
 
 def test_an_unknown_token_is_refused(api_client: APIClient) -> None:

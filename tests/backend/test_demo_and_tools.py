@@ -12,9 +12,10 @@ from django.core.management import call_command
 
 from backend import embedded
 from backend.mailsink import start_sink
+from backend.models import ClinicGroup
 from backend.pytest_plugin import redis_url_for_worker
 from billing.models import FeeScheduleItem
-from scheduling.models import Appointment, ClinicGroup, Location, OpeningRule, Patient, Series, ServiceType
+from scheduling.models import Appointment, Location, OpeningRule, Patient, Series, ServiceType
 from tests.processes import free_port, wait_for
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import IntegrityError, OperationalError
 from rest_framework import serializers
@@ -69,3 +71,32 @@ def test_unknown_api_paths_answer_404_problem_details(api_client: APIClient) -> 
 
 def test_unexpected_exceptions_are_left_to_django_to_log() -> None:
     assert problem_exception_handler(RuntimeError("bug"), {}) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/appointments/not-a-uuid/"),  # a malformed id: no route matches
+        ("post", "/api/v1/appointments/not-a-uuid/check-in/"),
+        ("get", "/api/v1/no-such-thing/"),
+    ],
+)
+def test_with_debug_on_every_api_answer_is_still_a_problem_document(
+    settings: Any, reception_client: APIClient, method: str, path: str
+) -> None:
+    settings.DEBUG = True
+
+    response = getattr(reception_client, method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+def test_with_debug_on_pages_outside_the_api_keep_djangos_debug_page(settings: Any, api_client: APIClient) -> None:
+    settings.DEBUG = True
+
+    response = api_client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

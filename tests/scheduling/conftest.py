@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 import time_machine
 from rest_framework.test import APIClient
 
-from backend.models import User
+from backend.models import ClinicGroup, User
 from backend.roles import Role
 from scheduling.models import (
-    ClinicGroup,
     Location,
     Patient,
     Resource,
