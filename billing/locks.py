@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-_NAMESPACE = 4 << 56  # scheduling's booking locks use 1..3 (scheduling/services/locks.py)
+_NAMESPACE = 4 << 56  # scheduling's booking locks use 1..3 (scheduling/booking/locks.py)
 
 
 def lock_patient_billing(patient_id: int) -> None:

@@ -17,12 +17,12 @@ from backend.permissions import ReadOnlyOrAdmin, acting_user
 from backend.throttling import BookingThrottle
 from scheduling import selectors
 from scheduling.api.appointments import AppointmentOutput
+from scheduling.booking.protocol import ProtocolRules
 from scheduling.models import (
     Series,
     SeriesTemplate,
 )
 from scheduling.permissions import CanBook, SeriesAccess
-from scheduling.services.protocol import ProtocolRules
 from scheduling.services.series import (
     series_book,
     series_cancel,

@@ -1,7 +1,7 @@
 """Location.setup_version: a new random value whenever what a calendar loads about a location changes.
 
 Booking keeps the location's opening hours, closures, resources, staff and
-shifts in memory per version (scheduling/services/location_setup.py); these
+shifts in memory per version (scheduling/booking/location_setup.py); these
 triggers are what makes a change, from the API, the admin or plain SQL,
 visible at once. Row triggers on every table that feeds the setup.
 """

@@ -16,6 +16,10 @@ from django.utils import timezone
 
 from backend.errors import ApplicationError
 from backend.models import User
+from scheduling.booking.calendar import LocationCalendar, Placement
+from scheduling.booking.location_setup import location_setup
+from scheduling.booking.locks import lock_booking_scope
+from scheduling.booking.protocol import protocol_of, violations
 from scheduling.errors import (
     BookingConflict,
     InvalidBookingRequest,
@@ -35,11 +39,7 @@ from scheduling.models import (
     ServiceType,
     StaffMember,
 )
-from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.clearance import ensure_cleared
-from scheduling.services.location_setup import location_setup
-from scheduling.services.locks import lock_booking_scope
-from scheduling.services.protocol import protocol_of, violations
 from scheduling.services.reminders import (
     move_visit_reminders,
     schedule_visit_reminders,

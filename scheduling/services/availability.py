@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from scheduling.booking.calendar import LocationCalendar, Placement
 from scheduling.models import Location, Patient, ServiceType
-from scheduling.services.calendar import LocationCalendar, Placement
 
 MAX_WINDOW = timedelta(days=62)
 

@@ -21,6 +21,19 @@ from backend.errors import ApplicationError, ValidationFailed
 from backend.fields import zoned
 from backend.models import User
 from backend.prefetch import remember_related
+from scheduling.booking.calendar import LocationCalendar, Placement
+from scheduling.booking.location_setup import LocationSetup, location_setup
+from scheduling.booking.locks import lock_booking_scope
+from scheduling.booking.protocol import (
+    ProtocolFit,
+    ProtocolRules,
+    SeriesProtocol,
+    in_dst_gap,
+    plan,
+    protocol_from,
+    protocol_of,
+    validate_protocol,
+)
 from scheduling.errors import BookingConflict, InvalidBookingRequest, NonexistentLocalTime
 from scheduling.models import (
     Appointment,
@@ -42,20 +55,7 @@ from scheduling.services.appointments import (
     conflict_error,
     constraint_kind,
 )
-from scheduling.services.calendar import LocationCalendar, Placement
 from scheduling.services.clearance import ensure_cleared
-from scheduling.services.location_setup import LocationSetup, location_setup
-from scheduling.services.locks import lock_booking_scope
-from scheduling.services.protocol import (
-    ProtocolFit,
-    ProtocolRules,
-    SeriesProtocol,
-    in_dst_gap,
-    plan,
-    protocol_from,
-    protocol_of,
-    validate_protocol,
-)
 from scheduling.services.reminders import (
     series_change_rows,
     visit_reminder_rows,

@@ -9,8 +9,8 @@ import time_machine
 
 from billing.models import Invoice, InvoiceKind, Package, PackageSale, PackageSession, Refund
 from billing.selectors import invoice_amounts, patient_credit
+from scheduling.booking.protocol import SeriesProtocol
 from scheduling.services.appointments import appointment_book
-from scheduling.services.protocol import SeriesProtocol
 from scheduling.services.series import series_cancel
 from scheduling.services.transitions import appointment_transition
 from tests.billing.conftest import MONDAY, completed_visit, pay

@@ -12,9 +12,9 @@ import time_machine
 from django.db import IntegrityError, OperationalError, connection, connections
 
 from backend.errors import ApplicationError
+from scheduling.booking.calendar import LocationCalendar
 from scheduling.models import Appointment, Patient
 from scheduling.services.appointments import appointment_book, constraint_kind
-from scheduling.services.calendar import LocationCalendar
 from tests.scheduling.conftest import NOW, Clinic, clinic_with_patients, ny
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

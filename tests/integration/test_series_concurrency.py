@@ -11,8 +11,8 @@ import time_machine
 from django.db import connections
 from rest_framework.test import APIClient
 
+from scheduling.booking.calendar import LocationCalendar
 from scheduling.models import Appointment, Series
-from scheduling.services.calendar import LocationCalendar
 from tests.integration.test_booking_concurrency import overlapping_active_pairs, overlapping_staff_pairs
 from tests.scheduling.conftest import NOW, clinic_with_patients
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from backend.models import ClinicGroup, User
 from backend.roles import Role
+from scheduling.booking.protocol import ProtocolRules, SeriesProtocol
 from scheduling.models import (
     Location,
     Patient,
@@ -22,7 +23,6 @@ from scheduling.models import (
     StaffMember,
     StaffRole,
 )
-from scheduling.services.protocol import ProtocolRules, SeriesProtocol
 from scheduling.services.series import series_book
 from tests.factories import (
     ClearanceFactory,

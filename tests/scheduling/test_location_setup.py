@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from scheduling.booking.calendar import LocationCalendar
+from scheduling.booking.location_setup import LocationSetup, location_setup
 from scheduling.models import Closure, Location, OpeningRule, Resource, Shift, StaffMember, StaffRole
-from scheduling.services.calendar import LocationCalendar
-from scheduling.services.location_setup import LocationSetup, location_setup
 from tests.factories import LocationFactory, OpeningRuleFactory, ResourceFactory, ShiftFactory, StaffMemberFactory
 from tests.scheduling.conftest import Clinic, ny
 
@@ -153,7 +153,7 @@ def test_a_calendar_built_after_a_change_never_offers_what_the_change_removed(cl
 
 def test_a_setup_expands_each_day_once_and_leaves_closures_out(clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
     """Opening hours and shifts (alternate Fridays included) as the rules give them, remembered per day."""
-    from scheduling.services import location_setup as module
+    from scheduling.booking import location_setup as module
     from scheduling.time import expand_rules, merge_intervals
 
     Closure.objects.create(location=clinic.location, date=MONDAY + dt.timedelta(days=1))

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scheduling.booking.protocol import ProtocolFit, SeriesProtocol, plan, validate_protocol, violations
 from scheduling.errors import InvalidProtocol
-from scheduling.services.protocol import ProtocolFit, SeriesProtocol, plan, validate_protocol, violations
 
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY = dt.date(2026, 10, 26)

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.errors import ApplicationError
+from scheduling.booking.protocol import SeriesProtocol, violations
 from scheduling.models import Appointment, Series
-from scheduling.services.protocol import SeriesProtocol, violations
 from tests.integration.test_booking_concurrency import overlapping_active_pairs, overlapping_staff_pairs
 from tests.scheduling.conftest import ALTERNATE_FRIDAY_ANCHOR, NOW, book_series, make_clinic
 from tests.scheduling.test_availability import _seed

@@ -14,11 +14,11 @@ from django.test import Client, RequestFactory
 
 from backend.models import AuditEvent
 from scheduling.admin import AppointmentAdmin
+from scheduling.booking.protocol import SeriesProtocol
 from scheduling.links import make_token
 from scheduling.models import Appointment, AppointmentStaff, AppointmentStatus, ClearanceStatus, Series
 from scheduling.services.appointments import appointment_book
 from scheduling.services.patient_replies import sms_reply
-from scheduling.services.protocol import SeriesProtocol
 from scheduling.services.series import series_cancel
 from scheduling.signals import appointment_status_changed
 from tests.factories import ClearanceFactory

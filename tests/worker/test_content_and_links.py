@@ -10,10 +10,10 @@ import pytest
 import time_machine
 from django.test import Client
 
+from scheduling.booking.protocol import SeriesProtocol
 from scheduling.links import make_token
 from scheduling.models import Appointment, Reminder, SeriesChange
 from scheduling.services.appointments import appointment_book
-from scheduling.services.protocol import SeriesProtocol
 from scheduling.services.series import series_cancel
 from tests.scheduling.conftest import Clinic, book_series, ny
 from worker.reminder_content import render
@@ -36,7 +36,7 @@ def test_no_template_names_a_diagnosis_drug_or_treatment() -> None:
 
 @pytest.mark.parametrize("channel", ["email", "sms"])
 def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channel: str) -> None:
-    from scheduling.services.protocol import SeriesProtocol
+    from scheduling.booking.protocol import SeriesProtocol
 
     clinic.location.name = "Evergreen Boston"
     clinic.location.save()

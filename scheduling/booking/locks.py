@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from scheduling.services.location_setup import LocationSetup
+from scheduling.booking.location_setup import LocationSetup
 
 _NAMESPACE = {"patient": 1, "location": 2, "staff": 3}
 

@@ -13,14 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from scheduling.booking.busy import PATIENT, RESOURCE, STAFF, busy_rows
+from scheduling.booking.location_setup import LocationSetup, location_setup
 from scheduling.models import (
     Location,
     Resource,
     ServiceType,
     StaffMember,
 )
-from scheduling.services.busy import PATIENT, RESOURCE, STAFF, busy_rows
-from scheduling.services.location_setup import LocationSetup, location_setup
 from scheduling.time import Interval, covers, grid_starts, local_date
 
 # Longest hold we look back for when loading busy intervals that reach into the window.
