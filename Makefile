@@ -12,11 +12,12 @@ PYTEST_ARGS ?= -n 2
 # mypy's Django plugin imports the settings but never connects.
 LINT_ENV := DEBUG=1 DATABASE_URL=postgresql://lint@localhost/lint
 
-.PHONY: help uv install run test lint format bench bench-smoke backup restore stop clean
+.PHONY: help uv install run test test-clocks lint format bench bench-smoke backup restore stop clean
 
 help:
 	@echo "make run    - start API, worker, beat and mail sink with demo data (Ctrl-C stops all)"
 	@echo "make test   - run the whole test suite on real PostgreSQL and Redis"
+	@echo "make test-clocks - the suite (but tests of real processes) at 00:30, 04:59 and 23:30 UTC today"
 	@echo "make lint   - ruff (format check + lint) and mypy"
 	@echo "make bench  - measure the hot paths against their baselines (docs/performance.md)"
 	@echo "make backup - dump the database to var/backups/ (make restore FILE=... puts one back)"
@@ -35,6 +36,10 @@ run: install
 
 test: install
 	$(RUN) python -m pytest $(PYTEST_ARGS)
+
+# Tests must pass at any hour: the non-integration suite with the clock moved to three awkward UTC times.
+test-clocks: install
+	for clock in 00:30 04:59 23:30; do $(RUN) python -m pytest $(PYTEST_ARGS) -q -m "not integration" --utc-clock $$clock || exit 1; done
 
 lint: install
 	$(RUN) ruff format --check .

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,26 @@ def _clean_test_broker() -> None:
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     client.flushdb()
     client.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--utc-clock", default="", metavar="HH:MM",
+        help="run every test (integration tests, whose worker processes keep the real clock, excepted) with the "
+        "clock started at this UTC time of today: tests must pass at any hour (make test-clocks)",
+    )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _utc_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    value = request.config.getoption("--utc-clock")
+    if not value or request.node.get_closest_marker("integration"):
+        yield
+        return
+    hour, minute = (int(part) for part in value.split(":"))
+    start = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(hour, minute), tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -179,3 +180,30 @@ def test_a_setup_expands_each_day_once_and_leaves_closures_out(clinic: Clinic, m
     # The last day comes from memory; the day after is new, so it alone is expanded (by the patched stand-in).
     assert setup.intervals(None, zone, last, last + dt.timedelta(days=1)) == expected[None][-1:]
     assert expansions == [last + dt.timedelta(days=1)]
+
+
+def test_every_table_the_setup_loader_reads_has_a_trigger_that_renews_the_version(clinic: Clinic) -> None:
+    """A table read by ``_load`` without a trigger would leave a stale setup in memory after a change to it."""
+    from scheduling.booking.location_setup import _load
+
+    statements: list[str] = []
+
+    def record(execute: Any, query: str, *args: Any) -> Any:
+        statements.append(query)
+        return execute(query, *args)
+
+    current = version(clinic.location)
+    with connection.execute_wrapper(record):
+        _load(clinic.location.pk, current)
+    read = {table for query in statements for table in re.findall(r'(?:FROM|JOIN) "(\w+)"', query)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid"
+            " WHERE NOT t.tgisinternal AND p.proname IN"
+            " ('scheduling_location_setup_changed', 'scheduling_staff_setup_changed')"
+        )
+        triggered = {row[0] for row in cursor.fetchall()}
+
+    assert read == {"scheduling_openingrule", "scheduling_closure", "scheduling_resource", "scheduling_shift",
+                    "scheduling_staffmember", "scheduling_staffmember_locations"}  # fmt: skip
+    assert read <= triggered, read - triggered
