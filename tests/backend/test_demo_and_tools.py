@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import socket
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from backend import embedded
@@ -87,12 +89,10 @@ def test_a_local_run_on_another_port_links_to_it_and_takes_a_free_mail_port(monk
     for name in ("PUBLIC_BASE_URL", "EMAIL_PORT", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PORT", "9000")
-    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:  # another stack's mail sink on 1025 (or something else already has it: the same for this test)
-        taken.bind(("127.0.0.1", devstack.MAIL_PORT))
-        taken.listen()
-    except OSError:
-        pass
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # another stack's mail sink on the usual port
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    monkeypatch.setattr(devstack, "MAIL_PORT", taken.getsockname()[1])
 
     try:
         env = devstack._environment()
@@ -102,3 +102,14 @@ def test_a_local_run_on_another_port_links_to_it_and_takes_a_free_mail_port(monk
     assert env["PUBLIC_BASE_URL"] == "http://127.0.0.1:9000"
     assert env["EMAIL_PORT"] != str(devstack.MAIL_PORT)
     assert env["TWILIO_AUTH_TOKEN"] == devstack.LOCAL_SMS_SECRET
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("today", ["2026-10-01", "2026-11-30", "2026-12-06"])
+def test_the_demo_series_is_booked_whichever_week_it_is_loaded(today: str) -> None:
+    """Its second Friday may be a closed alternate Friday: the demo then starts a week later."""
+    with time_machine.travel(dt.datetime.fromisoformat(f"{today}T12:00:00+00:00"), tick=False):
+        call_command("seed_demo", "--password", "demo-pass-2026")
+
+    series = Series.objects.get()
+    assert series.appointments.count() == 6
