@@ -30,19 +30,20 @@ def opt_out(*, patient: Patient, channel: str) -> None:
 def sms_reply(*, from_number: str, body: str) -> str:
     """Apply an inbound SMS; return the text to answer with."""
     word = body.strip().upper()
-    patients = list(Patient.objects.filter(phone=from_number.strip()))
+    patients = list(Patient.objects.filter(phone=from_number.strip()).select_related("group"))
     if not patients:
         return ""
+    clinic = " / ".join(sorted({patient.group.name for patient in patients}))  # every answer says who writes
     if word in STOP_WORDS:
         for patient in patients:
             opt_out(patient=patient, channel=ReminderChannel.SMS)
-        return "You will get no more text messages from us. Reply START or call the clinic to receive them again."
+        return f"{clinic}: you will get no more text messages from us. Reply START or call us to receive them again."
     if word == "START":
         Patient.objects.filter(pk__in=[p.pk for p in patients]).update(sms_consent=True)
-        return "You will get text reminders again."
+        return f"{clinic}: you will get text reminders again."
     choice = _numbered_confirmation(word)
     if word in CONFIRM_WORDS or choice is not None:
-        return _confirm_by_sms(patients, choice)
+        return f"{clinic}: {_confirm_by_sms(patients, choice)}"
     return ""
 
 

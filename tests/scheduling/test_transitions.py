@@ -230,19 +230,23 @@ def test_c_from_a_phone_shared_by_two_patients_asks_which_visit_then_confirms_th
 
     question = sms_reply(from_number=phone, body="C")
 
+    clinic_name = clinic.group.name
     assert question == (
-        "Several visits are waiting for confirmation. Reply C1 for Alex at Boston on Mon 05 Oct at 09:00; "
-        "C2 for Jamie at Boston on Mon 05 Oct at 12:00."
+        f"{clinic_name}: Several visits are waiting for confirmation. "
+        "Reply C1 for Alex at Boston on Mon 05 Oct at 09:00; C2 for Jamie at Boston on Mon 05 Oct at 12:00."
     )
     assert set(Appointment.objects.values_list("status", flat=True)) == {"scheduled"}
 
     answer = sms_reply(from_number=phone, body=" c2 ")
 
-    assert answer == "Thank you: the visit of Jamie at Boston on Mon 05 Oct at 12:00 is confirmed."
+    assert answer == f"{clinic_name}: Thank you: the visit of Jamie at Boston on Mon 05 Oct at 12:00 is confirmed."
     assert Appointment.objects.get(pk=jamie.pk).status == "confirmed"
     assert Appointment.objects.get(pk=alex.pk).status == "scheduled"
     # one visit left: C confirms it, naming it
     assert sms_reply(from_number=phone, body="C") == (
-        "Thank you: the visit of Alex at Boston on Mon 05 Oct at 09:00 is confirmed."
+        f"{clinic_name}: Thank you: the visit of Alex at Boston on Mon 05 Oct at 09:00 is confirmed."
     )
-    assert sms_reply(from_number=phone, body="C7").startswith("We found no visit waiting")
+    assert (
+        sms_reply(from_number=phone, body="C7")
+        == f"{clinic_name}: We found no visit waiting for confirmation. Please call the clinic."
+    )
