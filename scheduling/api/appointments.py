@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -37,6 +37,11 @@ class AppointmentStaffOutput(serializers.Serializer):
     role = serializers.CharField()
 
 
+class NextActionOutput(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["confirm", "check_in", "start", "complete", "no_show", "cancel"])
+    opens_at = serializers.DateTimeField(allow_null=True, help_text="When it becomes possible; null: now.")
+
+
 class AppointmentOutput(serializers.Serializer):
     """An appointment; times carry the location's local offset."""
 
@@ -61,6 +66,7 @@ class AppointmentOutput(serializers.Serializer):
         help_text="The status changes the visit allows, each with when it becomes possible (null: now)."
     )
 
+    @extend_schema_field(NextActionOutput(many=True))
     def get_next_actions(self, instance: Appointment) -> list[dict[str, str | None]]:
         zone = instance.location.zone
         return [{"action": name, "opens_at": zoned(at, zone)} for name, at in possible_actions(instance).items()]
