@@ -267,7 +267,10 @@ def appointment_book(
     resource: Resource | None = None,
     staff: Sequence[StaffMember] = (),
 ) -> Appointment:
-    """Book one appointment, assigning a free resource and staff when not given."""
+    """Book one appointment, assigning a free resource and staff when not given.
+
+    ``location`` is the row as read for this request: its ``setup_version`` picks the setup in memory.
+    """
     _ensure_same_group(patient, service_type, location)
     _validate_choices(location, service_type, resource, staff)
     _ensure_future(start)

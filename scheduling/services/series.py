@@ -307,8 +307,9 @@ def series_book(
     """Book every visit of a series in one transaction, or nothing.
 
     The protocol is the template's (if any) with every rule given in ``rules`` winning; the service type
-    is the template's unless given. The series comes back with its visits and their staff in hand, so
-    the answer needs no read-back.
+    is the template's unless given. ``location`` is the row as read for this request: its ``setup_version``
+    picks the setup in memory. The series comes back with its visits and their staff in hand, so the answer
+    needs no read-back.
     """
     if template is not None and template.location_id not in (None, location.pk):
         raise ValidationFailed(
