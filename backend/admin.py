@@ -1,12 +1,14 @@
+import math
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from backend.access import scoped
 from backend.models import ClinicGroup, User
+from backend.throttling import sign_in_wait
 
 
 class GroupScopedAdmin(admin.ModelAdmin):
@@ -29,6 +31,17 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def throttled_admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin's sign-in, under the API's login limits (per address and per username)."""
+    if request.method == "POST" and (wait := sign_in_wait(request)) is not None:
+        response = HttpResponse(
+            f"Too many sign-in attempts. Try again in {math.ceil(wait)} seconds.", status=429, content_type="text/plain"
+        )
+        response["Retry-After"] = str(math.ceil(wait))
+        return response
+    return admin.site.login(request, extra_context)
 
 
 @admin.register(ClinicGroup)

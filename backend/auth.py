@@ -1,10 +1,11 @@
 """API tokens that expire and can be revoked.
 
-A token is valid for ``AUTH_TOKEN_TTL_HOURS`` after it was issued; an
-expired token is deleted when it is next presented (401 ``token_expired``),
-and signing in again issues a fresh one. ``POST /api/v1/auth/logout/``
-revokes the caller's token at once. One token per user (DRF's authtoken), so
-revoking it signs the user out everywhere.
+A token is valid for ``AUTH_TOKEN_TTL_HOURS`` after it was issued and until
+the user's password changes; a token past either is deleted when it is next
+presented (401 ``token_expired``). Each sign-in issues a fresh token and ends
+the previous one. ``POST /api/v1/auth/logout/`` revokes the caller's token at
+once. One token per user (DRF's authtoken), so revoking it signs the user out
+everywhere.
 """
 
 from __future__ import annotations
@@ -34,12 +35,9 @@ def token_expired(token: Token) -> bool:
 
 
 def token_issue(user: Any) -> Token:
-    """The user's token, replaced by a new one if it has expired."""
-    token = Token.objects.filter(user=user).first()
-    if token is not None and token_expired(token):
-        token.delete()
-        token = None
-    return token or Token.objects.create(user=user)
+    """A new token for each sign-in: the user's previous one stops working (one token per user)."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)
 
 
 def token_revoke(token: Token) -> None:
@@ -63,9 +61,9 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         user = token.user
         if not user.is_active:
             raise AuthenticationFailed(_("User inactive or deleted."))
-        if token_expired(token):
+        if token_expired(token) or (user.password_changed_at is not None and token.created < user.password_changed_at):
             token_revoke(token)
-            raise TokenExpired("The token has expired; sign in again.")
+            raise TokenExpired("The token has expired (or the password changed since); sign in again.")
         user.remember_groups(token.role_names)
         user.remember_clinic_groups(token.clinic_group_ids)
         return user, token

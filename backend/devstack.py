@@ -10,6 +10,7 @@ command started.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import socket
 import subprocess
@@ -36,10 +37,22 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _local_secret_key() -> str:
+    """This checkout's own random SECRET_KEY, made once and kept in var/ (links signed by one local stack
+    cannot be forged from the public source)."""
+    path = embedded.VAR_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
 def _environment() -> dict[str, str]:
     """Settings of a local run. Every port is PORT (default 8000) or free: two checkouts run side by side."""
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")
+    env.setdefault("SECRET_KEY", _local_secret_key())
     port = env.setdefault("PORT", "8000")
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")  # links in emails open this stack
     env.setdefault("TWILIO_AUTH_TOKEN", LOCAL_SMS_SECRET)

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from backend.roles import Role
 
@@ -13,8 +14,16 @@ class User(AbstractUser):
     """A person who signs in: staff member or patient. Roles are groups named after `Role`."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    password_changed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="API tokens issued before this no longer work."
+    )
     _role_names: list[str]
     _clinic_group_ids: list[int]
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Django's, and the moment is kept: every API token issued before it stops working (backend.auth)."""
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
     def role_names(self) -> list[str]:
         """The user's roles, sorted; superusers are admins whatever their groups."""

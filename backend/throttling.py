@@ -21,7 +21,9 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.http import HttpRequest
 from redis.commands.core import Script
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -139,3 +141,15 @@ class ExportThrottle(PerUserThrottle):
 
     def applies(self, request: Request, view: Any) -> bool:
         return getattr(view, "action", None) in ("create", "stream")
+
+
+def sign_in_wait(request: HttpRequest) -> float | None:
+    """Seconds to wait when a sign-in form post (admin, and later the console) is over the API's login limits.
+
+    The same throttles as ``POST /api/v1/auth/token/``: per client address and per username.
+    """
+    drf_request = Request(request, parsers=[FormParser(), MultiPartParser()])
+    for throttle in (LoginPerAddressThrottle(), LoginPerUsernameThrottle()):
+        if not throttle.allow_request(drf_request, None):
+            return throttle.wait() or 1.0
+    return None

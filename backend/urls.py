@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backend.admin import throttled_admin_login
 from backend.api import LogoutView, MeView, TokenView
 from backend.health import healthz
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/login/", throttled_admin_login, name="admin-login"),  # before the admin's own
     path("admin/", admin.site.urls),
 ]
 

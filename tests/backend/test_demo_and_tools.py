@@ -86,7 +86,7 @@ def test_the_smtp_sink_stores_each_message_as_an_eml_file(tmp_path: Path) -> Non
 def test_a_local_run_on_another_port_links_to_it_and_takes_a_free_mail_port(monkeypatch: pytest.MonkeyPatch) -> None:
     from backend import devstack
 
-    for name in ("PUBLIC_BASE_URL", "EMAIL_PORT", "TWILIO_AUTH_TOKEN"):
+    for name in ("PUBLIC_BASE_URL", "EMAIL_PORT", "TWILIO_AUTH_TOKEN", "SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PORT", "9000")
     taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # another stack's mail sink on the usual port
@@ -102,6 +102,11 @@ def test_a_local_run_on_another_port_links_to_it_and_takes_a_free_mail_port(monk
     assert env["PUBLIC_BASE_URL"] == "http://127.0.0.1:9000"
     assert env["EMAIL_PORT"] != str(devstack.MAIL_PORT)
     assert env["TWILIO_AUTH_TOKEN"] == devstack.LOCAL_SMS_SECRET
+    assert len(env["SECRET_KEY"]) >= 50  # this checkout's own, not a constant from the source
+    assert env["SECRET_KEY"] == devstack._environment()["SECRET_KEY"]  # kept under var/ between runs
+    assert env["SECRET_KEY"] not in (
+        Path(devstack.__file__).read_text() + Path(devstack.__file__).with_name("settings.py").read_text()
+    )
 
 
 @pytest.mark.django_db

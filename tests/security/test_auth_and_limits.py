@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.test import Client
 from pytest_django import Settings as DjangoSettings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -135,3 +136,66 @@ def test_limits_in_redis_slide_with_the_clock_in_one_round_trip(
     keys = store.keys("cache:*:throttle_booking_*")
     assert sorted(store.type(key) for key in keys) == [b"zset", b"zset"]
     assert max(store.zcard(key) for key in keys) == 2  # refused requests are not recorded
+
+
+# --- sign-in hardening -----------------------------------------------------------------------------------
+
+
+def test_each_sign_in_issues_a_new_token_and_ends_the_previous_one(api_client: APIClient) -> None:
+    UserFactory(username="frontdesk", roles=[Role.RECEPTION])
+    first = sign_in(api_client, "frontdesk").json()["token"]
+    second = sign_in(api_client, "frontdesk").json()["token"]
+
+    assert first != second
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert api_client.get("/api/v1/me/").status_code == 401
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {second}")
+    assert api_client.get("/api/v1/me/").status_code == 200
+
+
+def test_a_password_change_ends_the_users_tokens(api_client: APIClient) -> None:
+    user = UserFactory(username="frontdesk", roles=[Role.RECEPTION])
+    with time_machine.travel(dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC), tick=False) as clock:
+        token = sign_in(api_client, "frontdesk").json()["token"]
+        clock.shift(dt.timedelta(minutes=5))
+        user.set_password("a-new-passphrase-2026")
+        user.save()
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+        refused = api_client.get("/api/v1/me/")
+
+    assert (refused.status_code, refused.json()["code"]) == (401, "token_expired")
+    assert not Token.objects.filter(key=token).exists()
+
+
+def test_the_admin_sign_in_shares_the_apis_limits(settings: DjangoSettings) -> None:
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_username": "5/min", "login_address": "30/min"}
+    UserFactory(username="boss", roles=[Role.ADMIN], is_staff=True)
+    owner = Client()
+    assert owner.post("/admin/login/", {"username": "boss", "password": PASSWORD}).status_code == 302
+    assert "_auth_user_id" in owner.session  # within the limits, signing in works as before
+    browser = Client()
+
+    answers = [
+        browser.post("/admin/login/", {"username": "boss", "password": f"guess-{n}"}).status_code for n in range(40)
+    ]
+    right = browser.post("/admin/login/", {"username": "boss", "password": PASSWORD})
+
+    assert answers[:4] == [200] * 4  # the form again, saying the password is wrong
+    assert set(answers[4:]) == {429}
+    assert right.status_code == 429  # the right password too, until the window has passed
+    assert "_auth_user_id" not in browser.session
+
+
+def test_a_rotating_x_forwarded_for_does_not_reset_the_per_address_limit(settings: DjangoSettings) -> None:
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_address": "3/min", "login_username": "100/min"}
+    client = APIClient()
+
+    answers = [
+        client.post("/api/v1/auth/token/", {"username": f"user{n}", "password": "x"}, format="json",
+                    HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(6)
+    ]  # fmt: skip
+
+    assert answers[:3] == [400, 400, 400]
+    assert answers[3:] == [429, 429, 429]
