@@ -54,8 +54,8 @@ def test_every_rendered_message_is_free_of_clinical_words(clinic: Clinic, channe
     assert len(rendered) >= 4
     for message in rendered:
         for part in (message.subject, message.text, message.html or ""):
-            words = re.sub(r"https?://[^\s\"'<>]+", "", part)  # signed link tokens are random letters, not words
-            assert not DENY.search(words), part
+            prose = re.sub(r"https?://[^\s\"'<>]+", "", part)  # signed link tokens are random letters, not words
+            assert not DENY.search(prose), part
     visit = next(m for m in rendered if "reminder of your visit" in m.text)
     assert "Evergreen Boston" in visit.text
     assert ("/r/confirm/" in visit.text) == (channel == "email")  # by SMS, replying C confirms
