@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
+from django.db import connection
 from rest_framework.test import APIClient
 
 from backend.models import ClinicGroup, User
@@ -134,3 +136,16 @@ def book_series(*, protocol: SeriesProtocol, **fields: Any) -> Series:
     """``series_book`` with every rule of ``protocol`` given explicitly (no template)."""
     rules = ProtocolRules(**{name: getattr(protocol, name) for name in ProtocolRules.__dataclass_fields__})
     return series_book(first_date=protocol.first_date, rules=rules, **fields)
+
+
+def recorded_while(action: Callable[[], Any]) -> list[str]:
+    """The SQL statements run by ``action``."""
+    statements: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        action()
+    return statements

@@ -14,7 +14,7 @@ from scheduling.booking.calendar import LocationCalendar
 from scheduling.booking.location_setup import LocationSetup, location_setup
 from scheduling.models import Closure, Location, OpeningRule, Resource, Shift, StaffMember, StaffRole
 from tests.factories import LocationFactory, OpeningRuleFactory, ResourceFactory, ShiftFactory, StaffMemberFactory
-from tests.scheduling.conftest import Clinic, ny
+from tests.scheduling.conftest import Clinic, ny, recorded_while
 
 MONDAY = dt.date(2026, 10, 5)
 
@@ -186,15 +186,8 @@ def test_every_table_the_setup_loader_reads_has_a_trigger_that_renews_the_versio
     """A table read by ``_load`` without a trigger would leave a stale setup in memory after a change to it."""
     from scheduling.booking.location_setup import _load
 
-    statements: list[str] = []
-
-    def record(execute: Any, query: str, *args: Any) -> Any:
-        statements.append(query)
-        return execute(query, *args)
-
     current = version(clinic.location)
-    with connection.execute_wrapper(record):
-        _load(clinic.location.pk, current)
+    statements = recorded_while(lambda: _load(clinic.location.pk, current))
     read = {table for query in statements for table in re.findall(r'(?:FROM|JOIN) "(\w+)"', query)}
     with connection.cursor() as cursor:
         cursor.execute(

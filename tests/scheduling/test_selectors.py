@@ -81,19 +81,6 @@ def test_a_scoped_lookup_does_not_read_memberships_again() -> None:
     assert "clinicgroup_members" not in statements[0]
 
 
-def recorded_while(action: Callable[[], Any]) -> list[str]:
-    """The SQL statements run by ``action``."""
-    statements: list[str] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        action()
-    return statements
-
-
 def test_a_series_booking_refuses_another_groups_ids(clinic: Any) -> None:
     from tests.scheduling.test_series import open_every_friday, post_series
 

@@ -15,7 +15,7 @@ from backend.roles import Role
 from scheduling.models import Appointment, OpeningRule, Reminder, Series, SeriesChange, SeriesTemplate, Shift
 from scheduling.services.appointments import appointment_book
 from tests.factories import UserFactory
-from tests.scheduling.conftest import NOW, Clinic, ny
+from tests.scheduling.conftest import NOW, Clinic, ny, recorded_while
 
 NEW_YORK = ZoneInfo("America/New_York")
 INDUCTION = {"count": 6, "time": "09:00", "weekdays": [0, 2, 4], "min_gap_hours": 48, "max_per_week": 3,
@@ -487,14 +487,13 @@ def test_a_series_booking_runs_twelve_statements_from_request_to_answer(clinic: 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(clinic.reception).key}")
     assert post_series(client, clinic, patient=str(clinic.patient2.public_id)).status_code == 201  # setup loaded
-    sql: list[str] = []
+    booked: Any = None
 
-    def record(execute: Any, query: str, *args: Any) -> Any:
-        sql.append(query)
-        return execute(query, *args)
-
-    with connection.execute_wrapper(record):
+    def book() -> None:
+        nonlocal booked
         booked = post_series(client, clinic, first_date="2026-11-09")
+
+    sql = recorded_while(book)
 
     assert booked.status_code == 201, booked.json()
     counted = [q for q in sql if not q.startswith(("SAVEPOINT", "RELEASE", 'INSERT INTO "backend_auditevent"'))]

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.contrib.admin.sites import site
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.db import connection
 from django.test import Client, RequestFactory
 
 from backend.models import AuditEvent
@@ -22,7 +21,7 @@ from scheduling.services.patient_replies import sms_reply
 from scheduling.services.series import series_cancel
 from scheduling.signals import appointment_status_changed
 from tests.factories import ClearanceFactory
-from tests.scheduling.conftest import Clinic, book_series, ny
+from tests.scheduling.conftest import Clinic, book_series, ny, recorded_while
 
 MONDAY = dt.date(2026, 10, 5)
 
@@ -195,14 +194,7 @@ def test_every_cancellation_entry_point_sends_the_status_change(clinic: Clinic, 
 
 def test_cancelling_the_rest_of_a_series_releases_every_staff_hold_in_one_statement(clinic: Clinic) -> None:
     series = _series(clinic)
-    queries: list[str] = []
-
-    def record(execute: Any, sql: str, *args: Any) -> Any:
-        queries.append(sql)
-        return execute(sql, *args)
-
-    with connection.execute_wrapper(record):
-        series_cancel(actor=clinic.reception, series=series, reason="Moved away")
+    queries = recorded_while(lambda: series_cancel(actor=clinic.reception, series=series, reason="Moved away"))
 
     staff_updates = [q for q in queries if q.startswith('UPDATE "scheduling_appointmentstaff"')]
     assert len(staff_updates) == 1
