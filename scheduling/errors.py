@@ -69,3 +69,11 @@ class NotYetPossible(ApplicationError):
     code = "not_yet_possible"
     http_status = 409
     title = "Not possible yet"
+
+
+class ClearanceOverrideRefused(ApplicationError):
+    """Only clinicians and admins may go ahead without a valid clearance."""
+
+    code = "permission_denied"
+    http_status = 403
+    title = "Not allowed"

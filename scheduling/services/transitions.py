@@ -24,10 +24,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.audit import audit_record
-from backend.errors import ApplicationError
 from backend.models import User
 from backend.roles import Role
-from scheduling.errors import InvalidBookingRequest, InvalidTransition, NotCleared, NotYetPossible
+from scheduling.errors import (
+    ClearanceOverrideRefused,
+    InvalidBookingRequest,
+    InvalidTransition,
+    NotCleared,
+    NotYetPossible,
+)
 from scheduling.models import BLOCKING_STATUSES, Appointment, AppointmentStaff, AppointmentStatus, SeriesChangeKind
 from scheduling.services.clearance import ensure_cleared
 from scheduling.services.reminders import cancel_visit_reminders, series_change_record
@@ -119,12 +124,6 @@ def _ensure_cleared_today(appointment: Appointment, actor: User | None, override
             patient_id=appointment.patient.public_id,
             details={"reason": reason, "refusal": refusal.detail},
         )
-
-
-class ClearanceOverrideRefused(ApplicationError):
-    code = "permission_denied"
-    http_status = 403
-    title = "Not allowed"
 
 
 # --- applying a change ---------------------------------------------------------------------------------
