@@ -16,6 +16,7 @@ def test_celerys_django_fixup_reuses_the_connection_instead_of_closing_it_around
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broken_connection_is_closed_after_the_task_and_a_healthy_one_is_kept() -> None:
+    connection.close()  # a fresh connection: one opened by an earlier test may be older than CONN_MAX_AGE
     connection.ensure_connection()
     healthy = connection.connection
     signals.task_postrun.send(sender=None)
