@@ -251,7 +251,22 @@ def _write_visits(
     return visits
 
 
-def _schedule(
+@dataclass
+class SeriesPlan:
+    """Where each planned visit would go: placed as planned, or failed with the nearest alternative (if any)."""
+
+    zone: ZoneInfo
+    placed: dict[int, Placement]
+    failures: list[Failure]
+    conflict: BookingConflict | None  # the 409 a booking without alternatives answers (None: no failures)
+
+    @property
+    def bookable(self) -> bool:
+        """Every visit has a place, as planned or by its alternative."""
+        return all(failure.alternative is not None for failure in self.failures)
+
+
+def _plan(
     *,
     location: Location,
     setup: LocationSetup,
@@ -259,10 +274,9 @@ def _schedule(
     patient: Patient,
     protocol: SeriesProtocol,
     resource: Resource | None,
-    accept_alternatives: bool,
     fixed: list[datetime],
-) -> list[Placement]:
-    """Plan and place the visits; raise the 409 (nothing written) unless every visit has a place."""
+) -> SeriesPlan:
+    """Plan the visits from the protocol and place each against the calendar (nothing is written)."""
     weekdays_open = setup.open_weekdays
     validate_protocol(protocol, weekdays_open)
     starts = plan(protocol, location.zone, weekdays_open, fixed=fixed)
@@ -283,12 +297,81 @@ def _schedule(
         window_end = min(window_end, datetime.combine(protocol.last_allowed_date, time.max, tzinfo=location.zone))
     calendar = LocationCalendar(location, window_start, window_end, patient_ids=[patient.pk], setup=setup)
     placed, failures = _place_all(calendar, protocol, service_type, patient, starts, resource=resource, fixed=fixed)
-    if failures and (not accept_alternatives or any(f.alternative is None for f in failures)):
-        raise _conflict(calendar, failures, len(starts))
-    return [*placed.values(), *(f.alternative for f in failures if f.alternative is not None)]
+    conflict = _conflict(calendar, failures, len(starts)) if failures else None
+    return SeriesPlan(zone=location.zone, placed=placed, failures=failures, conflict=conflict)
+
+
+def _schedule(
+    *,
+    location: Location,
+    setup: LocationSetup,
+    service_type: ServiceType,
+    patient: Patient,
+    protocol: SeriesProtocol,
+    resource: Resource | None,
+    accept_alternatives: bool,
+    fixed: list[datetime],
+) -> list[Placement]:
+    """Plan and place the visits; raise the 409 (nothing written) unless every visit has a place."""
+    planned = _plan(
+        location=location, setup=setup, service_type=service_type, patient=patient, protocol=protocol,
+        resource=resource, fixed=fixed,
+    )  # fmt: skip
+    if planned.conflict is not None and (not accept_alternatives or not planned.bookable):
+        raise planned.conflict
+    return [*planned.placed.values(), *(f.alternative for f in planned.failures if f.alternative is not None)]
 
 
 # --- services ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesRequest:
+    """What a new series is asked for: the template (if any) merged with the rules given."""
+
+    patient: Patient
+    location: Location
+    service_type: ServiceType
+    template: SeriesTemplate | None
+    protocol: SeriesProtocol
+    resource: Resource | None
+
+
+def series_request(
+    *,
+    patient: Patient,
+    location: Location,
+    first_date: date,
+    service_type: ServiceType | None = None,
+    template: SeriesTemplate | None = None,
+    rules: ProtocolRules = ProtocolRules(),  # noqa: B008 - frozen
+    resource: Resource | None = None,
+) -> SeriesRequest:
+    """Check and merge a new series' input; the service type is the template's unless given."""
+    if template is not None and template.location_id not in (None, location.pk):
+        raise ValidationFailed(
+            "This template belongs to another location.", errors={"template": ["Belongs to another location."]}
+        )
+    service_type = service_type or (template.service_type if template is not None else None)
+    if service_type is None:
+        raise ValidationFailed("Give the service type, or a template.", errors={"service_type": ["Required."]})
+    protocol = protocol_from(first_date=first_date, template=template, rules=rules)
+    _ensure_same_group(patient, service_type, location)
+    _validate_choices(location, service_type, resource, ())
+    return SeriesRequest(patient, location, service_type, template, protocol, resource)
+
+
+def series_plan(request: SeriesRequest) -> SeriesPlan:
+    """Where the series' visits would go if booked now, and the alternatives for those that collide.
+
+    Nothing is written or locked: a screen shows it before reception confirms; the booking plans again.
+    """
+    location = request.location
+    return _plan(
+        location=location, setup=location_setup(location.pk, version=location.setup_version),
+        service_type=request.service_type, patient=request.patient, protocol=request.protocol,
+        resource=request.resource, fixed=[],
+    )  # fmt: skip
 
 
 @transaction.atomic  # not durable: it may run inside run_idempotent's transaction
@@ -311,29 +394,24 @@ def series_book(
     picks the setup in memory. The series comes back with its visits and their staff in hand, so the answer
     needs no read-back.
     """
-    if template is not None and template.location_id not in (None, location.pk):
-        raise ValidationFailed(
-            "This template belongs to another location.", errors={"template": ["Belongs to another location."]}
-        )
-    service_type = service_type or (template.service_type if template is not None else None)
-    if service_type is None:
-        raise ValidationFailed("Give the service type, or a template.", errors={"service_type": ["Required."]})
-    protocol = protocol_from(first_date=first_date, template=template, rules=rules)
-    _ensure_same_group(patient, service_type, location)
-    _validate_choices(location, service_type, resource, ())
+    asked = series_request(
+        patient=patient, location=location, first_date=first_date, service_type=service_type, template=template,
+        rules=rules, resource=resource,
+    )  # fmt: skip
+    protocol = asked.protocol
     setup = location_setup(location.pk, version=location.setup_version)
     lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     placements = _schedule(
-        location=location, setup=setup, service_type=service_type, patient=patient, protocol=protocol,
+        location=location, setup=setup, service_type=asked.service_type, patient=patient, protocol=protocol,
         resource=resource, accept_alternatives=accept_alternatives, fixed=[],
     )  # fmt: skip
     series = Series(
-        patient=patient, service_type=service_type, location=location, template=template, count=protocol.count,
-        first_date=protocol.first_date, local_time=protocol.local_time, weekdays=list(protocol.weekdays),
-        min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week,
+        patient=patient, service_type=asked.service_type, location=location, template=template,
+        count=protocol.count, first_date=protocol.first_date, local_time=protocol.local_time,
+        weekdays=list(protocol.weekdays), min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week,
         within_days=protocol.within_days, resource=resource, created_by=actor,
     )  # fmt: skip
-    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=service_type)
+    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=asked.service_type)
     remember_related(series, "appointments", visits)
     return series
 
