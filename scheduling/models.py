@@ -534,6 +534,9 @@ class Reminder(PublicIdModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminders")
     channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
     offset_hours = models.PositiveIntegerField(null=True, blank=True)
+    visit_start = models.DateTimeField(
+        null=True, blank=True, help_text="The visit's start this reminder announces (a moved visit is reminded again)."
+    )
     due_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -554,9 +557,9 @@ class Reminder(PublicIdModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment", "channel", "offset_hours"],
+                fields=["appointment", "channel", "offset_hours", "visit_start"],
                 condition=Q(kind="visit") & ~Q(status="cancelled"),
-                name="reminder_once_per_offset",
+                name="reminder_once_per_visit_time",
             ),
             models.CheckConstraint(
                 condition=Q(appointment__isnull=False) | Q(series_change__isnull=False), name="reminder_has_subject"

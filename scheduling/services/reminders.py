@@ -68,6 +68,7 @@ def visit_reminder_rows(appointments: Iterable[Appointment]) -> list[Reminder]:
                         patient_id=appointment.patient_id,
                         channel=channel,
                         offset_hours=offset,
+                        visit_start=appointment.start,
                         due_at=due,
                         status=status,
                         last_error=note,
@@ -84,9 +85,19 @@ def cancel_visit_reminders(appointments: Iterable[Appointment], *, reason: str =
 
 
 def move_visit_reminders(appointment: Appointment) -> list[Reminder]:
-    """The visit moved: cancel its open reminders and plan them again from the new start."""
+    """The visit moved: cancel its open reminders and plan them again from the new start.
+
+    Reminders already sent, failed or skipped stay as they were: they announced the old time. A visit moved
+    back to a time it was already reminded of is not reminded of it twice.
+    """
     cancel_visit_reminders([appointment], reason="The visit moved.")
-    return schedule_visit_reminders([appointment])
+    done = set(
+        Reminder.objects.filter(appointment=appointment, visit_start=appointment.start, kind=ReminderKind.VISIT)
+        .exclude(status=ReminderStatus.CANCELLED)
+        .values_list("channel", "offset_hours")
+    )
+    rows = [row for row in visit_reminder_rows([appointment]) if (row.channel, row.offset_hours) not in done]
+    return Reminder.objects.bulk_create(rows)
 
 
 def series_change_record(

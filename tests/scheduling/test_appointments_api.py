@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from scheduling.models import Appointment, AppointmentStatus, ClearanceStatus, Closure, Shift
+from scheduling.models import Appointment, AppointmentStatus, ClearanceStatus, Closure, ReminderStatus, Shift
 from tests.factories import ClearanceFactory, PatientFactory
 from tests.scheduling.conftest import Clinic, ny
 
@@ -415,6 +415,40 @@ def test_rescheduling_moves_the_visit_and_asks_for_confirmation_again(clinic: Cl
     assert response.status_code == 200, response.json()
     assert response.json()["start"] == "2026-10-05T13:00:00-04:00"
     assert response.json()["status"] == "scheduled"
+
+
+def test_a_visit_whose_reminders_were_sent_or_skipped_can_be_moved_and_is_reminded_of_its_new_time(
+    clinic: Clinic,
+) -> None:
+    # given: a visit this afternoon (its 72-hour reminder skipped when booked), whose 24-hour reminder was sent
+    clinic.patient.email_consent = True
+    clinic.patient.save(update_fields=["email_consent"])
+    client = clinic.client(clinic.reception)
+    booked = client.post("/api/v1/appointments/", {
+        "patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
+        "location": str(clinic.location.public_id), "start": ny(dt.date(2026, 10, 1), 13).isoformat(),
+    }, format="json")  # fmt: skip
+    assert booked.status_code == 201, booked.json()
+    visit = Appointment.objects.get(public_id=booked.json()["id"])
+    handled = {reminder.offset_hours: reminder.status for reminder in visit.reminders.filter(channel="email")}
+    assert handled[72] == ReminderStatus.SKIPPED
+    visit.reminders.filter(offset_hours=24, channel="email").update(status=ReminderStatus.SENT)
+
+    # when: it moves to Monday, then back to the same day at another time
+    moved = client.patch(f"/api/v1/appointments/{visit.public_id}/", {"start": ny(MONDAY, 13).isoformat()},
+                         format="json")  # fmt: skip
+    back = client.patch(f"/api/v1/appointments/{visit.public_id}/",
+                        {"start": ny(dt.date(2026, 10, 1), 14).isoformat()}, format="json")  # fmt: skip
+
+    # then: both moves succeed; the sent reminder stays sent, and the new time has its own reminders
+    assert moved.status_code == 200, moved.json()
+    assert back.status_code == 200, back.json()
+    email = visit.reminders.filter(channel="email")
+    assert email.filter(status=ReminderStatus.SENT, offset_hours=24).count() == 1
+    current = email.exclude(status=ReminderStatus.CANCELLED).filter(visit_start=ny(dt.date(2026, 10, 1), 14))
+    offsets = list(current.values_list("offset_hours", flat=True))
+    assert {24, 72} <= set(offsets)
+    assert len(offsets) == len(set(offsets))
 
 
 def test_rescheduling_into_a_taken_slot_is_a_409_and_changes_nothing(clinic: Clinic) -> None:
