@@ -1,0 +1,74 @@
+"""Who may open which console page: the API's own predicates, never a second copy of them.
+
+A page names the rule it follows (``staff``, ``booking``, a transition's name...). Signed-out visitors
+go to the sign-in page; a signed-in user the rule refuses gets a 403 page. Records are always read
+through the selectors, scoped to the user, so another group's or another patient's record is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial, wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from backend.access import is_staff_user
+from backend.errors import ApplicationError
+from backend.models import User
+from backend.permissions import user_has_role
+from backend.roles import Role
+from billing.permissions import BILLING_STAFF
+from scheduling.permissions import TRANSITION_ROLES, can_book, can_transition
+
+RULES: dict[str, Callable[[Any], bool]] = {
+    "staff": is_staff_user,
+    "booking": can_book,
+    "billing": lambda user: user_has_role(user, *BILLING_STAFF),
+    "patient": lambda user: user_has_role(user, Role.PATIENT),
+    **{f"transition:{action}": partial(can_transition, action=action) for action in TRANSITION_ROLES},
+}
+
+
+def actor(request: HttpRequest) -> User:
+    """The signed-in user of a console page (``console_page`` has let only signed-in users through)."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - console_page guarantees it
+    return user
+
+
+def allowed(user: Any, rule: str) -> bool:
+    return bool(user.is_authenticated) and RULES[rule](user)
+
+
+def problem(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    fragment = bool(getattr(request, "htmx", False))
+    template = "console/_problem.html" if fragment else "console/problem.html"
+    return TemplateResponse(request, template, {"title": "Cannot do that", "error": error}, status=error.http_status)
+
+
+def refused(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "console/refused.html", {"title": "Not allowed"}, status=403)
+
+
+def console_page(rule: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Sign-in required; then ``rule`` (a key of RULES) decides, before the view runs."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not allowed(request.user, rule):
+                return refused(request)
+            try:
+                return view(request, *args, **kwargs)
+            except ApplicationError as error:  # what a view did not handle itself: its message, its status
+                return problem(request, error)
+
+        guarded.console_rule = rule  # type: ignore[attr-defined]  # read by the role-matrix test
+        return guarded
+
+    return decorate

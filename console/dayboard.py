@@ -1,0 +1,167 @@
+"""Reception's day board: one lane per chair or room and per staff member on shift, time across.
+
+Positions are percentages of the day's span (the location's opening hours in
+its own zone, widened to whole hours and to any visit outside them), so the
+template only places boxes. Built in a fixed number of queries whatever the
+number of visits: the location's setup (cached per version), the visits with
+their patient, service and staff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from scheduling import selectors
+from scheduling.booking.location_setup import location_setup
+from scheduling.models import Appointment, AppointmentStatus, Location
+from scheduling.time import Interval, merge_intervals
+
+DEFAULT_HOURS = (time(8), time(18))  # the span drawn for a day the location is closed
+
+
+@dataclass
+class Block:
+    appointment: Appointment
+    left: float  # percent of the day's span
+    width: float
+    recovery: float  # percent of the block's own width that is recovery (the hold after the visit)
+    label: str
+
+
+@dataclass
+class Lane:
+    name: str
+    kind: str  # "chair", "room" or "staff"
+    blocks: list[Block] = field(default_factory=list)
+    closed: list[tuple[float, float]] = field(default_factory=list)  # (left, width) greyed: shut or off shift
+
+
+@dataclass
+class DayBoard:
+    location: Location
+    day: date
+    start: datetime
+    end: datetime
+    is_closed: bool
+    hours: list[tuple[str, float]]  # ("09:00", left %)
+    lanes: list[Lane]
+    cancelled: list[Appointment]
+
+    @property
+    def previous_day(self) -> date:
+        return self.day - timedelta(days=1)
+
+    @property
+    def next_day(self) -> date:
+        return self.day + timedelta(days=1)
+
+
+def _local(day: date, wall: time, location: Location) -> datetime:
+    return datetime.combine(day, wall, tzinfo=location.zone)
+
+
+def _span(day: date, location: Location, open_intervals: list[Interval], visits: list[Appointment]) -> Interval:
+    """Whole local hours covering the opening hours and every visit's hold that day."""
+    if open_intervals:
+        start, end = open_intervals[0][0], open_intervals[-1][1]
+    else:
+        start, end = _local(day, DEFAULT_HOURS[0], location), _local(day, DEFAULT_HOURS[1], location)
+    day_start, day_end = _local(day, time.min, location), _local(day + timedelta(days=1), time.min, location)
+    for visit in visits:
+        start, end = min(start, max(visit.start, day_start)), max(end, min(visit.hold_until, day_end))
+    zone = location.zone
+    local_start = start.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    local_end = end.astimezone(zone)
+    if local_end.minute or local_end.second or local_end.microsecond:
+        local_end = _add_hour(local_end.replace(minute=0, second=0, microsecond=0))
+    return local_start, local_end
+
+
+def _add_hour(instant: datetime) -> datetime:
+    """An hour later in real time, shown in the same zone (a DST change day has 23 or 25 hours)."""
+    return (instant.astimezone(UTC) + timedelta(hours=1)).astimezone(instant.tzinfo)
+
+
+class _Scale:
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.seconds = start, (end - start).total_seconds()
+
+    def at(self, instant: datetime) -> float:
+        return round(min(max((instant - self.start).total_seconds() / self.seconds, 0.0), 1.0) * 100, 3)
+
+    def segment(self, start: datetime, end: datetime) -> tuple[float, float]:
+        left = self.at(start)
+        return left, round(self.at(end) - left, 3)
+
+
+def _gaps(span: Interval, covered: list[Interval]) -> list[Interval]:
+    """The parts of ``span`` outside ``covered`` (merged, sorted)."""
+    gaps, cursor = [], span[0]
+    for start, end in covered:
+        if start > cursor:
+            gaps.append((cursor, min(start, span[1])))
+        cursor = max(cursor, end)
+    if cursor < span[1]:
+        gaps.append((cursor, span[1]))
+    return [gap for gap in gaps if gap[0] < gap[1]]
+
+
+def _block(visit: Appointment, start: datetime, end: datetime, hold_until: datetime, scale: _Scale) -> Block:
+    left, width = scale.segment(start, hold_until)
+    held = (hold_until - start).total_seconds()
+    recovery = round((hold_until - end).total_seconds() / held * 100, 3) if held > 0 else 0.0
+    local = visit.start.astimezone(visit.location.zone)
+    label = f"{local:%H:%M} {visit.patient.first_name} {visit.patient.last_name}"
+    return Block(appointment=visit, left=left, width=width, recovery=max(recovery, 0.0), label=label)
+
+
+def day_board(user: Any, location: Location, day: date) -> DayBoard:
+    """The board of ``location`` on its local date ``day``, with the visits ``user`` may see."""
+    zone = location.zone
+    setup = location_setup(location.pk)
+    day_start, day_end = _local(day, time.min, location), _local(day + timedelta(days=1), time.min, location)
+    visits = list(
+        selectors.appointments_for(user)
+        .filter(location=location, start__lt=day_end, hold_until__gt=day_start)
+        .order_by("start", "pk")
+    )
+    cancelled = [visit for visit in visits if visit.status == AppointmentStatus.CANCELLED]
+    visits = [visit for visit in visits if visit.status != AppointmentStatus.CANCELLED]
+    open_intervals = setup.intervals(None, zone, day, day)
+    span = _span(day, location, open_intervals, visits)
+    scale = _Scale(*span)
+    shut = [scale.segment(*gap) for gap in _gaps(span, merge_intervals(open_intervals))]
+
+    lanes_by_resource: dict[int, Lane] = {}
+    for resource in setup.resources:
+        lanes_by_resource[resource.pk] = Lane(name=resource.name, kind=resource.kind, closed=list(shut))
+    staff_lanes: dict[int, Lane] = {}
+    for member in setup.staff:
+        shifts = setup.intervals(member.pk, zone, day, day)
+        if shifts:
+            off = [scale.segment(*gap) for gap in _gaps(span, shifts)]
+            staff_lanes[member.pk] = Lane(name=member.name, kind="staff", closed=off)
+    for visit in visits:
+        lane = lanes_by_resource.get(visit.resource_id)
+        if lane is None:  # a chair since retired still shows what it held
+            lane = lanes_by_resource[visit.resource_id] = Lane(name=visit.resource.name, kind=visit.resource.kind)
+        lane.blocks.append(_block(visit, visit.start, visit.end, visit.hold_until, scale))
+        for part in visit.staff_assignments.all():
+            staff_lane = staff_lanes.get(part.staff_id)
+            if staff_lane is None:
+                staff_lane = staff_lanes[part.staff_id] = Lane(
+                    name=part.staff.name, kind="staff", closed=[(0.0, 100.0)]
+                )
+            staff_lane.blocks.append(_block(visit, part.start, part.end, part.end, scale))
+
+    hours = []
+    cursor = span[0]
+    while cursor < span[1]:
+        hours.append((f"{cursor:%H:%M}", scale.at(cursor)))
+        cursor = _add_hour(cursor)
+    return DayBoard(
+        location=location, day=day, start=span[0], end=span[1], is_closed=not open_intervals, hours=hours,
+        lanes=[*lanes_by_resource.values(), *staff_lanes.values()], cancelled=cancelled,
+    )  # fmt: skip

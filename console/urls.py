@@ -1,0 +1,24 @@
+from django.urls import path
+
+from console.views import auth, day, patients, series, visits
+
+app_name = "console"
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("day/", day.day, name="day"),
+    path("visits/<str:visit_id>/", visits.visit, name="visit"),
+    path("visits/<str:visit_id>/reschedule/", visits.reschedule, name="reschedule"),
+    path("visits/<str:visit_id>/<str:action>/", visits.visit_action, name="visit-action"),
+    path("series/new/", series.series_new, name="series-new"),
+    path("series/plan/", series.series_preview, name="series-plan"),
+    path("series/book/", series.series_create, name="series-create"),
+    path("series/<str:series_id>/", series.series_detail, name="series"),
+    path("series/<str:series_id>/extend/", series.series_extend_view, name="series-extend"),
+    path("series/<str:series_id>/cancel/", series.series_cancel_view, name="series-cancel"),
+    path("patients/", patients.patient_search, name="patients"),
+    path("patients/search/", patients.patient_search, name="patient-search"),
+    path("patients/<str:patient_id>/", patients.patient, name="patient"),
+]

@@ -1,0 +1,105 @@
+"""The console never lets a role do what the API's role matrix refuses.
+
+Every console URL and action is paired with the API request that does the same; for every role, the
+console answers 403 wherever the API does (the console may be stricter: patients have their own pages).
+A console URL missing from the table fails the test, so a new page cannot skip the comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern
+from rest_framework.test import APIClient
+
+from backend.roles import Role
+from console.urls import urlpatterns
+from tests.console.conftest import ConsoleClinic, signed_in
+
+ROLES = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.ACCOUNTANT, Role.PATIENT)
+NOT_ROLE_PAGES = {"home", "login", "logout"}  # open to anyone signed in (or not)
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str  # the console URL's name
+    console: Callable[[ConsoleClinic], tuple[str, str, dict[str, Any]]]  # method, path, form data
+    api: Callable[[ConsoleClinic], tuple[str, str, dict[str, Any]]]
+
+
+def _visit(c: ConsoleClinic) -> str:
+    return str(c.visit.public_id)
+
+
+def _series_form(c: ConsoleClinic) -> dict[str, Any]:
+    return {"patient": str(c.clinic.patient.public_id), "location": str(c.clinic.location.public_id),
+            "service_type": str(c.clinic.infusion.public_id), "first_date": "2026-10-12", "count": "2",
+            "time": "11:00"}  # fmt: skip
+
+
+def _series_api(c: ConsoleClinic) -> dict[str, Any]:
+    return {"patient": str(c.clinic.patient.public_id), "location": str(c.clinic.location.public_id),
+            "service_type": str(c.clinic.infusion.public_id), "first_date": "2026-10-12", "count": 2,
+            "time": "11:00"}  # fmt: skip
+
+
+PAIRS = [
+    Pair("day", lambda c: ("get", "/console/day/", {}), lambda c: ("get", "/api/v1/appointments/", {})),
+    Pair("visit", lambda c: ("get", f"/console/visits/{_visit(c)}/", {}),
+         lambda c: ("get", f"/api/v1/appointments/{_visit(c)}/", {})),
+    Pair("reschedule", lambda c: ("post", f"/console/visits/{_visit(c)}/reschedule/",
+                                  {"start": "2026-10-01T13:00:00-04:00"}),
+         lambda c: ("patch", f"/api/v1/appointments/{_visit(c)}/", {"start": "2026-10-01T13:00:00-04:00"})),
+    Pair("series-new", lambda c: ("get", "/console/series/new/", {}),
+         lambda c: ("post", "/api/v1/series/", _series_api(c))),
+    Pair("series-plan", lambda c: ("post", "/console/series/plan/", _series_form(c)),
+         lambda c: ("post", "/api/v1/series/", _series_api(c))),
+    Pair("series-create", lambda c: ("post", "/console/series/book/", _series_form(c)),
+         lambda c: ("post", "/api/v1/series/", _series_api(c))),
+    Pair("series", lambda c: ("get", f"/console/series/{c.series.public_id}/", {}),
+         lambda c: ("get", f"/api/v1/series/{c.series.public_id}/", {})),
+    Pair("series-extend", lambda c: ("post", f"/console/series/{c.series.public_id}/extend/", {"count": "1"}),
+         lambda c: ("post", f"/api/v1/series/{c.series.public_id}/extend/", {"count": 1})),
+    Pair("series-cancel", lambda c: ("post", f"/console/series/{c.series.public_id}/cancel/", {"reason": "Moved"}),
+         lambda c: ("post", f"/api/v1/series/{c.series.public_id}/cancel/", {"reason": "Moved"})),
+    Pair("patients", lambda c: ("get", "/console/patients/?q=Alex", {}), lambda c: ("get", "/api/v1/patients/", {})),
+    Pair("patient-search", lambda c: ("get", "/console/patients/search/?q=Alex", {}),
+         lambda c: ("get", "/api/v1/patients/", {})),
+    Pair("patient", lambda c: ("get", f"/console/patients/{c.clinic.patient.public_id}/", {}),
+         lambda c: ("get", f"/api/v1/patients/{c.clinic.patient.public_id}/", {})),
+    *(
+        Pair(f"visit-action:{action}",
+             lambda c, action=action: ("post", f"/console/visits/{_visit(c)}/{action}/", {"reason": "Unwell"}),
+             lambda c, action=action: ("post", f"/api/v1/appointments/{_visit(c)}/{action.replace('_', '-')}/",
+                                       {"reason": "Unwell"}))
+        for action in ("confirm", "check_in", "start", "complete", "no_show", "cancel")
+    ),
+]  # fmt: skip
+
+
+def test_every_console_url_is_in_the_table() -> None:
+    named = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
+    covered = {pair.name.split(":")[0] for pair in PAIRS}
+    assert named - NOT_ROLE_PAGES == covered
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("pair", PAIRS, ids=lambda pair: pair.name)
+def test_the_console_refuses_what_the_api_refuses(console_clinic: ConsoleClinic, role: str, pair: Pair) -> None:
+    user = console_clinic.user(role)
+    method, path, data = pair.console(console_clinic)
+    console_status = getattr(signed_in(user), method)(path, data).status_code
+    api = APIClient()
+    api.force_authenticate(user)
+    api_method, api_path, api_data = pair.api(console_clinic)
+    api_status = getattr(api, api_method)(api_path, api_data, format="json").status_code
+
+    assert console_status != 500
+    assert api_status != 500
+    if api_status == 403:
+        assert console_status == 403, f"{role} may {pair.name} in the console; the API answers 403"
+    if role in (Role.ADMIN, Role.RECEPTION) and api_status != 403:
+        assert console_status != 403, f"{role} is refused {pair.name} in the console but not by the API"
