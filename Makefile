@@ -35,11 +35,12 @@ run: install
 	$(RUN) python -m backend.devstack
 
 test: install
+	@test -x $${CHROMIUM_PATH:-/usr/bin/chromium} || echo "browser tests will not run: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium} (apt-get install chromium to enable them)"
 	$(RUN) python -m pytest $(PYTEST_ARGS)
 
 # Tests must pass at any hour: the non-integration suite with the clock moved to three awkward UTC times.
 test-clocks: install
-	for clock in 00:30 04:59 23:30; do $(RUN) python -m pytest $(PYTEST_ARGS) -q -m "not integration" --utc-clock $$clock || exit 1; done
+	for clock in 00:30 04:59 23:30; do $(RUN) python -m pytest $(PYTEST_ARGS) -q -m "not integration and not browser" --utc-clock $$clock || exit 1; done
 
 lint: install
 	$(RUN) ruff format --check .

@@ -50,6 +50,11 @@ class DayBoard:
     cancelled: list[Appointment]
 
     @property
+    def first_staff_lane(self) -> int:
+        """Where the staff lanes begin (they follow the chairs and rooms)."""
+        return next((index for index, lane in enumerate(self.lanes) if lane.kind == "staff"), len(self.lanes))
+
+    @property
     def previous_day(self) -> date:
         return self.day - timedelta(days=1)
 

@@ -1,4 +1,4 @@
-"""Imports point one way: backend <- scheduling <- billing <- worker (docs/architecture.md)."""
+"""Imports point one way: backend <- scheduling <- billing <- console/worker (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ FORBIDDEN = {
     "backend": {"scheduling", "billing", "outcomes", "console", "worker"},
     "scheduling": {"billing", "outcomes", "console", "worker"},
     "billing": {"outcomes", "console", "worker"},
+    "worker": {"console"},
+    "console": {"worker"},  # the console reads and writes through services; it never reaches into tasks
 }
 
 

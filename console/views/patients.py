@@ -23,7 +23,7 @@ RESULTS = 20
 
 def patient_matches(user: object, text: str) -> QuerySet[Patient]:
     """Patients whose name, date of birth (YYYY-MM-DD) or phone digits match ``text``."""
-    text = text.strip()[:100]
+    text = "".join(ch for ch in text if ch.isprintable()).strip()[:100]  # NUL and other controls match nothing
     found = selectors.patients_for(user).order_by("last_name", "first_name", "pk")
     if not text:
         return found.none()

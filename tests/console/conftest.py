@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+from django.db import connections
 from django.test import Client
 
 from backend.models import User
@@ -15,8 +19,8 @@ from backend.roles import Role
 from scheduling.booking.protocol import SeriesProtocol
 from scheduling.models import Appointment, Series
 from scheduling.services.appointments import appointment_book
-from tests.factories import UserFactory
-from tests.scheduling.conftest import Clinic, book_series, make_clinic, ny
+from tests.factories import PASSWORD, UserFactory
+from tests.scheduling.conftest import NOW, Clinic, book_series, make_clinic, ny
 
 TODAY = dt.date(2026, 10, 1)  # a Thursday; the tests' clock stands at 08:00 in New York
 
@@ -36,6 +40,10 @@ class ConsoleClinic:
 
 @pytest.fixture
 def console_clinic(db: None, frozen_now: time_machine.Traveller) -> ConsoleClinic:
+    return _console_clinic()
+
+
+def _console_clinic() -> ConsoleClinic:
     clinic = make_clinic()
     visit = appointment_book(
         actor=clinic.reception, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
@@ -55,3 +63,64 @@ def signed_in(user: Any) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+# --- real Chromium ----------------------------------------------------------------------------------
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+BROWSER_MISSING = (
+    f"browser tests did not run: no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
+)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; missing, it fails the run in CI and skips elsewhere."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(BROWSER_MISSING)
+        pytest.skip(BROWSER_MISSING)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls made from it
+    # (the test's own, and the database fixtures'), though none of them runs inside the loop.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_clinic(
+    chromium: Any, transactional_db: None, live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ConsoleClinic]:
+    """The console clinic behind a live server, the clock running from the tests' "now" (08:00 in New York).
+
+    The session cookie lasts until the browser closes: the server's clock is months behind the browser's.
+    The server's request threads close their connections after each request, so none outlives the test.
+    """
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    with time_machine.travel(NOW, tick=True):
+        yield _console_clinic()
+
+
+def sign_in(chromium: Any, live_server: Any, user: User) -> Any:
+    """A new browser page signed in as ``user`` through the sign-in form."""
+    page = chromium.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    page.goto(f"{live_server.url}/console/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/day/**")
+    return page
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Keep a screenshot for the README (docs/screenshots), refreshed by every run of the browser tests."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

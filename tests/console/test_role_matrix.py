@@ -46,6 +46,16 @@ def _series_api(c: ConsoleClinic) -> dict[str, Any]:
             "time": "11:00"}  # fmt: skip
 
 
+def _transition_pair(action: str) -> Pair:
+    def console(c: ConsoleClinic) -> tuple[str, str, dict[str, Any]]:
+        return "post", f"/console/visits/{_visit(c)}/{action}/", {"reason": "Unwell"}
+
+    def api(c: ConsoleClinic) -> tuple[str, str, dict[str, Any]]:
+        return "post", f"/api/v1/appointments/{_visit(c)}/{action.replace('_', '-')}/", {"reason": "Unwell"}
+
+    return Pair(f"visit-action:{action}", console, api)
+
+
 PAIRS = [
     Pair("day", lambda c: ("get", "/console/day/", {}), lambda c: ("get", "/api/v1/appointments/", {})),
     Pair("visit", lambda c: ("get", f"/console/visits/{_visit(c)}/", {}),
@@ -70,13 +80,7 @@ PAIRS = [
          lambda c: ("get", "/api/v1/patients/", {})),
     Pair("patient", lambda c: ("get", f"/console/patients/{c.clinic.patient.public_id}/", {}),
          lambda c: ("get", f"/api/v1/patients/{c.clinic.patient.public_id}/", {})),
-    *(
-        Pair(f"visit-action:{action}",
-             lambda c, action=action: ("post", f"/console/visits/{_visit(c)}/{action}/", {"reason": "Unwell"}),
-             lambda c, action=action: ("post", f"/api/v1/appointments/{_visit(c)}/{action.replace('_', '-')}/",
-                                       {"reason": "Unwell"}))
-        for action in ("confirm", "check_in", "start", "complete", "no_show", "cancel")
-    ),
+    *(_transition_pair(action) for action in ("confirm", "check_in", "start", "complete", "no_show", "cancel")),
 ]  # fmt: skip
 
 

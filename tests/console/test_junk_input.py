@@ -1,0 +1,55 @@
+"""No console page answers 500 to junk in its query, form or path: a 4xx page with a message instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.console.conftest import ConsoleClinic, signed_in
+
+JUNK = ["", "x", "0001-01-01", "9999-12-31", "2026-02-30", "-1", "1e309", "\x00", "a" * 5000, "../..", "%", "💉"]
+
+
+def _paths(c: ConsoleClinic) -> list[str]:
+    visit, series, patient = c.visit.public_id, c.series.public_id, c.clinic.patient.public_id
+    return [
+        "/console/day/", f"/console/visits/{visit}/", f"/console/visits/{visit}/reschedule/",
+        "/console/series/new/", f"/console/series/{series}/", "/console/patients/", "/console/patients/search/",
+        f"/console/patients/{patient}/",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_query_parameters_never_answer_500(console_clinic: ConsoleClinic, junk: str) -> None:
+    client = signed_in(console_clinic.clinic.reception)
+    for path in _paths(console_clinic):
+        for name in ("date", "location", "patient", "q", "page"):
+            response = client.get(path, {name: junk})
+            assert response.status_code < 500, (path, name, junk)
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_form_fields_never_answer_500(console_clinic: ConsoleClinic, junk: str) -> None:
+    client = signed_in(console_clinic.clinic.admin)
+    c = console_clinic
+    good = {"patient": str(c.clinic.patient.public_id), "location": str(c.clinic.location.public_id),
+            "service_type": str(c.clinic.infusion.public_id), "first_date": "2026-10-12", "count": "2",
+            "time": "11:00"}  # fmt: skip
+    for field in [*good, "weekdays", "min_gap_hours", "max_per_week", "within_days", "template", "accept"]:
+        for path in ("/console/series/plan/", "/console/series/book/"):
+            response = client.post(path, {**good, field: junk})
+            assert response.status_code < 500, (path, field, junk)
+    for path, field in ((f"/console/visits/{c.visit.public_id}/reschedule/", "start"),
+                        (f"/console/series/{c.series.public_id}/extend/", "count"),
+                        (f"/console/series/{c.series.public_id}/extend/", "first_date"),
+                        (f"/console/series/{c.series.public_id}/extend/", "time")):  # fmt: skip
+        response = client.post(path, {"count": "1", field: junk})
+        assert response.status_code < 500, (path, field, junk)
+
+
+@pytest.mark.parametrize("junk", ["x", "0", "00000000-0000-0000-0000-000000000000", "a" * 300])
+def test_junk_ids_in_paths_are_404(console_clinic: ConsoleClinic, junk: str) -> None:
+    client = signed_in(console_clinic.clinic.reception)
+    for path in (f"/console/visits/{junk}/", f"/console/series/{junk}/", f"/console/patients/{junk}/",
+                 f"/console/visits/{junk}/reschedule/"):  # fmt: skip
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/console/visits/{console_clinic.visit.public_id}/{junk}/").status_code == 404
