@@ -73,7 +73,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 BROWSER_MISSING = (
     f"browser tests did not run: no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
 )
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+# Every run keeps its screenshots under var/ to look at; UPDATE_SCREENSHOTS=1 refreshes the README's in docs/.
+SCREENSHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") else "var") / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +123,6 @@ def sign_in(chromium: Any, live_server: Any, user: User) -> Any:
 
 
 def screenshot(page: Any, name: str) -> None:
-    """Keep a screenshot for the README (docs/screenshots), refreshed by every run of the browser tests."""
+    """Keep a screenshot of the page as the test sees it (see SCREENSHOTS for where)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
