@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,6 +78,26 @@ def zoned(value: datetime | None, zone: ZoneInfo) -> str | None:
     return value.astimezone(zone).isoformat() if value is not None else None
 
 
+# Dates and times accepted as input: wide enough for any birth date or booking, narrow enough that adding a
+# visit's length, a time zone's offset or a report's period never leaves the years Python can represent.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+YEAR_RANGE_MESSAGE = f"Give a year from {EARLIEST_YEAR} to {LATEST_YEAR}."
+
+
+def in_year_range(value: date | datetime) -> bool:
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
+class BoundedDateField(serializers.DateField):
+    """A date in the years input may use (1900-2200): date arithmetic on it never overflows."""
+
+    def to_internal_value(self, value: Any) -> date:
+        parsed: date = super().to_internal_value(value)
+        if not in_year_range(parsed):
+            raise serializers.ValidationError(YEAR_RANGE_MESSAGE)
+        return parsed
+
+
 def as_utc(value: datetime, *, fail: Callable[[], Any]) -> datetime:
     """The same instant in UTC. ISO 8601 allows offsets up to 23:59 but PostgreSQL only 15:59:
     normalising first means any valid offset works, and the database never sees one."""
@@ -95,6 +115,12 @@ class LocalDateTimeField(serializers.DateTimeField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("input_formats", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
         super().__init__(default_timezone=None, **kwargs)
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed: datetime = super().to_internal_value(value)
+        if not in_year_range(parsed):
+            raise serializers.ValidationError(YEAR_RANGE_MESSAGE)
+        return parsed
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -121,6 +147,8 @@ class AwareDateTimeField(serializers.Field):
         assert parsed is not None  # noqa: S101 - fail() raised otherwise
         if timezone.is_naive(parsed):
             self.fail("naive")
+        if not in_year_range(parsed):
+            raise serializers.ValidationError(YEAR_RANGE_MESSAGE)
         return as_utc(parsed, fail=lambda: self.fail("invalid"))
 
     def to_representation(self, value: datetime) -> str:

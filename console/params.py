@@ -1,41 +1,68 @@
-"""Query and form values as the console reads them: junk is a clear 400 page, never a 500."""
+"""Query and form values as the console reads them: junk is a clear 400 page, never a 500.
+
+Forms that do what an API request does are read by that request's own serializer (``form_data``,
+``validated``);
+the API's field rules and messages then hold in the console as well.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import TypeVar
+from datetime import date
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
+from rest_framework import serializers
 
 from backend.errors import ValidationFailed
+from backend.fields import YEAR_RANGE_MESSAGE, in_year_range
 
 M = TypeVar("M", bound=Model)
-EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
 
 
 def parse_day(value: str | None, *, default: date, name: str = "date") -> date:
-    """A YYYY-MM-DD date between 1900 and 2200 (``default`` when absent)."""
+    """A YYYY-MM-DD date in the years the API accepts (``default`` when absent)."""
     if not value:
         return default
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationFailed(f"{value!r} is not a date (YYYY-MM-DD).", errors={name: ["Not a date."]}) from None
-    if not EARLIEST <= day <= LATEST:
-        raise ValidationFailed("Choose a date between 1900 and 2200.", errors={name: ["Out of range."]})
+    if not in_year_range(day):
+        raise ValidationFailed(YEAR_RANGE_MESSAGE, errors={name: ["Out of range."]})
     return day
 
 
-def parse_instant(value: str | None, *, name: str) -> datetime:
-    """An ISO 8601 instant with its offset (as the slot pickers send it)."""
-    try:
-        instant = datetime.fromisoformat((value or "").strip())
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None or not EARLIEST.year <= instant.year <= LATEST.year:
-        raise ValidationFailed("Choose a time from the list.", errors={name: ["Not a time with its offset."]})
-    return instant
+def form_data(post: QueryDict) -> QueryDict:
+    """A form's fields without its blank ones: a blank field means "not given", as DRF reads HTML forms.
+
+    The API reads an empty value as a value (``backend/strict_input.py``: its only form-style input is the
+    query string); a form always sends its blank fields, and the serializers must see them as absent.
+    """
+    given = QueryDict(mutable=True)
+    for name, values in post.lists():
+        if kept := [value for value in values if value != ""]:
+            given.setlist(name, kept)
+    return given
+
+
+def error_messages(detail: Any) -> list[str]:
+    """Every message in a DRF error detail (a field's list, a nested dict...), flattened."""
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in error_messages(value)]
+    if isinstance(detail, list):
+        return [message for value in detail for message in error_messages(value)]
+    return [str(detail)]
+
+
+def validated(serializer: serializers.Serializer) -> dict[str, Any]:
+    """The serializer's validated data, or a 400 naming each field's problem as the API would."""
+    if not serializer.is_valid():
+        errors = {name: error_messages(detail) for name, detail in serializer.errors.items()}
+        first = next(iter(errors.items()))
+        raise ValidationFailed(f"{first[0].replace('_', ' ').capitalize()}: {first[1][0]}", errors=errors)
+    return dict(serializer.validated_data)
 
 
 def by_public_id(queryset: QuerySet[M], value: str | None) -> M | None:

@@ -25,7 +25,7 @@ from scheduling.models import (
     StaffRole,
 )
 from scheduling.services.appointments import appointment_book
-from scheduling.services.series import series_book
+from scheduling.services.series import series_book, series_request
 from scheduling.services.transitions import appointment_confirm
 from scheduling.time import to_utc
 
@@ -183,10 +183,8 @@ def _bookings(group: ClinicGroup, patients: list[Patient]) -> int:
     next_monday = timezone.localdate() + timedelta(days=7 - timezone.localdate().weekday())
     for monday in (next_monday, next_monday + timedelta(days=7)):
         try:
-            series = series_book(
-                actor=None, patient=patients[1], location=boston, first_date=monday, template=template,
-                accept_alternatives=True,
-            )  # fmt: skip
+            asked = series_request(patient=patients[1], location=boston, first_date=monday, template=template)
+            series = series_book(actor=None, request=asked, accept_alternatives=True)
         except ApplicationError:
             continue
         appointment_confirm(actor=None, appointment=series.appointments.order_by("start")[0])

@@ -7,21 +7,20 @@ The plan and the booking call the same service code (``series_request``, ``serie
 from __future__ import annotations
 
 import uuid
-from datetime import time
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from backend.errors import ApplicationError, ValidationFailed
+from backend.errors import ApplicationError
 from backend.idempotency import run_idempotent
 from console.access import actor, console_page
-from console.params import by_public_id, parse_day
+from console.params import by_public_id, form_data, validated
 from scheduling import selectors
-from scheduling.booking.protocol import WEEKDAY_NAMES, ProtocolRules
+from scheduling.api.series import SeriesExtendInput, SeriesInput
+from scheduling.booking.protocol import WEEKDAY_NAMES
 from scheduling.models import Series
 from scheduling.services.series import (
     SeriesPlan,
@@ -30,62 +29,15 @@ from scheduling.services.series import (
     series_cancel,
     series_extend,
     series_plan,
-    series_request,
     series_status,
 )
 
 
-def _number(post: Any, name: str, *, low: int, high: int) -> int | None:
-    value = (post.get(name) or "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise ValidationFailed(f"{name.replace('_', ' ').capitalize()}: a whole number from {low} to {high}.",
-                               errors={name: [f"From {low} to {high}."]})  # fmt: skip
-    return int(value)
-
-
-def _time(value: str | None) -> time | None:
-    if not value:
-        return None
-    try:
-        return time.fromisoformat(value.strip())
-    except ValueError:
-        raise ValidationFailed("Time: use HH:MM.", errors={"time": ["Not a time."]}) from None
-
-
-def _chosen(request: HttpRequest, name: str, queryset: Any, *, required: bool) -> Any:
-    value = request.POST.get(name)
-    if not value:
-        if required:
-            raise ValidationFailed(f"Choose the {name.replace('_', ' ')}.", errors={name: ["Required."]})
-        return None
-    row = by_public_id(queryset, value)
-    if row is None:
-        raise ValidationFailed(f"That {name.replace('_', ' ')} is not available.", errors={name: ["Not found."]})
-    return row
-
-
 def _request_from_form(request: HttpRequest) -> SeriesRequest:
-    user, post = request.user, request.POST
-    weekdays = post.getlist("weekdays")
-    if any(day not in {str(n) for n in range(7)} for day in weekdays):
-        raise ValidationFailed("Weekdays: choose from the list.", errors={"weekdays": ["Unknown weekday."]})
-    rules = ProtocolRules(
-        count=_number(post, "count", low=1, high=52), local_time=_time(post.get("time")),
-        weekdays=tuple(sorted(int(day) for day in weekdays)) or None,
-        min_gap_hours=_number(post, "min_gap_hours", low=0, high=24 * 60),
-        max_per_week=_number(post, "max_per_week", low=1, high=7),
-        within_days=_number(post, "within_days", low=1, high=366),
-    )  # fmt: skip
-    location = _chosen(request, "location", selectors.locations_for(user), required=True)
-    first_date = parse_day(post.get("first_date"), default=timezone.now().astimezone(location.zone).date())
-    return series_request(
-        patient=_chosen(request, "patient", selectors.patients_for(user), required=True),
-        location=location, first_date=first_date,
-        service_type=_chosen(request, "service_type", selectors.service_types_for(user), required=False),
-        template=_chosen(request, "template", selectors.series_templates_for(user), required=False), rules=rules,
-    )  # fmt: skip
+    """The form read by the API's own input serializer, then checked and merged by the booking service."""
+    data = SeriesInput(data=form_data(request.POST), context={"request": request})
+    validated(data)
+    return data.series_request()
 
 
 def _plan_rows(plan: SeriesPlan, total: int) -> list[dict[str, Any]]:
@@ -164,11 +116,7 @@ def series_create(request: HttpRequest) -> HttpResponse:
         if not plan.bookable or not offered <= accepted:
             replanned.append(plan)
             return 409, {"detail": REVIEW}
-        series = series_book(
-            actor=actor(request), patient=asked.patient, location=asked.location,
-            first_date=asked.protocol.first_date, service_type=asked.service_type, template=asked.template,
-            rules=_rules_of(asked), accept_alternatives=bool(offered),
-        )  # fmt: skip
+        series = series_book(actor=actor(request), request=asked, accept_alternatives=bool(offered))
         return 201, {"series": str(series.public_id)}
 
     payload = {key: sorted(request.POST.getlist(key)) for key in request.POST if key != "csrfmiddlewaretoken"}
@@ -183,14 +131,6 @@ def series_create(request: HttpRequest) -> HttpResponse:
     if replanned:
         context["plan_first"] = _plan_rows(replanned[0], asked.protocol.count)
     return TemplateResponse(request, "console/series_new.html", context, status=status)
-
-
-def _rules_of(asked: SeriesRequest) -> ProtocolRules:
-    protocol = asked.protocol
-    return ProtocolRules(
-        count=protocol.count, local_time=protocol.local_time, weekdays=protocol.weekdays,
-        min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week, within_days=protocol.within_days,
-    )  # fmt: skip
 
 
 def _series(request: HttpRequest, series_id: str) -> Series:
@@ -223,14 +163,11 @@ def series_detail(request: HttpRequest, series_id: str) -> HttpResponse:
 def series_extend_view(request: HttpRequest, series_id: str) -> HttpResponse:
     series = _series(request, series_id)
     try:
-        count = _number(request.POST, "count", low=1, high=52)
-        if count is None:
-            raise ValidationFailed("How many visits to add?", errors={"count": ["Required."]})
-        first = request.POST.get("first_date")
+        values = validated(SeriesExtendInput(data=form_data(request.POST), context={"request": request}))
         series_extend(
-            actor=actor(request), series=series, count=count,
-            first_date=parse_day(first, default=timezone.now().date(), name="first_date") if first else None,
-            local_time=_time(request.POST.get("time")), accept_alternatives=request.POST.get("accept") == "yes",
+            actor=actor(request), series=series, count=values["count"], first_date=values.get("first_date"),
+            local_time=values.get("time"), service_type=values.get("service_type"),
+            accept_alternatives=values["accept_alternatives"],
         )  # fmt: skip
     except ApplicationError as error:
         return _series_page(request, series, status=error.http_status, error=error)

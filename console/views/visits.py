@@ -14,12 +14,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from rest_framework import serializers
 
-from backend.errors import ApplicationError
+from backend.errors import ApplicationError, ValidationFailed
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
-from console.params import by_public_id, parse_day, parse_instant
+from console.params import by_public_id, error_messages, form_data, parse_day, validated
 from scheduling import selectors
+from scheduling.api.appointments import StartInput
 from scheduling.models import Appointment, AppointmentStatus
 from scheduling.services.appointments import appointment_reschedule
 from scheduling.services.availability import AvailabilityQuery, availability_search
@@ -116,8 +118,13 @@ def reschedule(request: HttpRequest, visit_id: str) -> HttpResponse:
     zone = appointment.location.zone
     if request.method == "POST":
         try:
-            start = parse_instant(request.POST.get("start"), name="start")
+            data = StartInput(data=form_data(request.POST))
+            validated(data)
+            start = data.resolve_start(appointment.location)
             appointment_reschedule(actor=actor(request), appointment=appointment, start=start)
+        except serializers.ValidationError as error:  # resolve_start's "start or local_start"
+            refusal = ValidationFailed("Choose a time from the list.", errors={"start": error_messages(error.detail)})
+            return _panel(request, appointment, status=400, error=refusal)
         except ApplicationError as error:
             return _panel(request, appointment, status=error.http_status, error=error)
         return _changed(request, appointment, "Moved.")

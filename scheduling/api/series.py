@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backend.fields import AwareDateTimeField, PublicIdField
+from backend.fields import AwareDateTimeField, BoundedDateField, PublicIdField
 from backend.idempotency import idempotent_response
 from backend.permissions import ReadOnlyOrAdmin, acting_user
 from backend.throttling import BookingThrottle
@@ -24,9 +24,11 @@ from scheduling.models import (
 )
 from scheduling.permissions import CanBook, SeriesAccess
 from scheduling.services.series import (
+    SeriesRequest,
     series_book,
     series_cancel,
     series_extend,
+    series_request,
     series_status,
 )
 
@@ -94,17 +96,23 @@ class SeriesInput(ProtocolFields):
     service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
     location = PublicIdField(name="location", scope=selectors.locations_for)
     template = PublicIdField(name="series template", scope=selectors.series_templates_for, required=False)
-    first_date = serializers.DateField()
+    first_date = BoundedDateField()
     resource = PublicIdField(name="resource", scope=selectors.resources_for, required=False, allow_null=True)
     accept_alternatives = serializers.BooleanField(default=False)
 
-    def rules(self) -> ProtocolRules:
+    def series_request(self) -> SeriesRequest:
+        """The validated input as the booking service takes it (raises its 400s: template, service type...)."""
         values = self.validated_data
         weekdays = values.get("weekdays")
-        return ProtocolRules(
+        rules = ProtocolRules(
             count=values.get("count"), local_time=values.get("time"),
             weekdays=tuple(weekdays) if weekdays is not None else None, min_gap_hours=values.get("min_gap_hours"),
             max_per_week=values.get("max_per_week"), within_days=values.get("within_days"),
+        )  # fmt: skip
+        return series_request(
+            patient=values["patient"], location=values["location"], first_date=values["first_date"],
+            service_type=values.get("service_type"), template=values.get("template"), rules=rules,
+            resource=values.get("resource"),
         )  # fmt: skip
 
 
@@ -120,7 +128,7 @@ class SeriesCancelInput(serializers.Serializer):
 
 class SeriesExtendInput(serializers.Serializer):
     count = serializers.IntegerField(min_value=1, max_value=52)
-    first_date = serializers.DateField(required=False)
+    first_date = BoundedDateField(required=False)
     time = serializers.TimeField(required=False, input_formats=TIME_FORMATS)
     service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
     accept_alternatives = serializers.BooleanField(default=False)
@@ -155,11 +163,10 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
         def perform() -> tuple[int, Any]:
             series = series_book(
-                actor=acting_user(request), patient=values["patient"], location=values["location"],
-                first_date=values["first_date"], service_type=values.get("service_type"),
-                template=values.get("template"), rules=data.rules(), resource=values.get("resource"),
+                actor=acting_user(request),
+                request=data.series_request(),
                 accept_alternatives=values["accept_alternatives"],
-            )  # fmt: skip
+            )
             return status.HTTP_201_CREATED, SeriesOutput(series).data  # its visits are in hand: no read-back
 
         return idempotent_response(request, scope="series.create", perform=perform)

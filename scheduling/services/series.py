@@ -347,7 +347,8 @@ def series_request(
     rules: ProtocolRules = ProtocolRules(),  # noqa: B008 - frozen
     resource: Resource | None = None,
 ) -> SeriesRequest:
-    """Check and merge a new series' input; the service type is the template's unless given."""
+    """Check and merge a new series' input: the protocol is the template's (if any) with every rule given in
+    ``rules`` winning; the service type is the template's unless given."""
     if template is not None and template.location_id not in (None, location.pk):
         raise ValidationFailed(
             "This template belongs to another location.", errors={"template": ["Belongs to another location."]}
@@ -375,43 +376,26 @@ def series_plan(request: SeriesRequest) -> SeriesPlan:
 
 
 @transaction.atomic  # not durable: it may run inside run_idempotent's transaction
-def series_book(
-    *,
-    actor: User | None,
-    patient: Patient,
-    location: Location,
-    first_date: date,
-    service_type: ServiceType | None = None,
-    template: SeriesTemplate | None = None,
-    rules: ProtocolRules = ProtocolRules(),  # noqa: B008 - frozen
-    resource: Resource | None = None,
-    accept_alternatives: bool = False,
-) -> Series:
-    """Book every visit of a series in one transaction, or nothing.
+def series_book(*, actor: User | None, request: SeriesRequest, accept_alternatives: bool = False) -> Series:
+    """Book every visit of a series (``series_request`` checked and merged its input) in one transaction, or nothing.
 
-    The protocol is the template's (if any) with every rule given in ``rules`` winning; the service type
-    is the template's unless given. ``location`` is the row as read for this request: its ``setup_version``
-    picks the setup in memory. The series comes back with its visits and their staff in hand, so the answer
-    needs no read-back.
+    ``request.location`` is the row as read for this request: its ``setup_version`` picks the setup in memory.
+    The series comes back with its visits and their staff in hand, so the answer needs no read-back.
     """
-    asked = series_request(
-        patient=patient, location=location, first_date=first_date, service_type=service_type, template=template,
-        rules=rules, resource=resource,
-    )  # fmt: skip
-    protocol = asked.protocol
+    location, patient, protocol = request.location, request.patient, request.protocol
     setup = location_setup(location.pk, version=location.setup_version)
     lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     placements = _schedule(
-        location=location, setup=setup, service_type=asked.service_type, patient=patient, protocol=protocol,
-        resource=resource, accept_alternatives=accept_alternatives, fixed=[],
+        location=location, setup=setup, service_type=request.service_type, patient=patient, protocol=protocol,
+        resource=request.resource, accept_alternatives=accept_alternatives, fixed=[],
     )  # fmt: skip
     series = Series(
-        patient=patient, service_type=asked.service_type, location=location, template=template,
+        patient=patient, service_type=request.service_type, location=location, template=request.template,
         count=protocol.count, first_date=protocol.first_date, local_time=protocol.local_time,
         weekdays=list(protocol.weekdays), min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week,
-        within_days=protocol.within_days, resource=resource, created_by=actor,
+        within_days=protocol.within_days, resource=request.resource, created_by=actor,
     )  # fmt: skip
-    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=asked.service_type)
+    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=request.service_type)
     remember_related(series, "appointments", visits)
     return series
 

@@ -25,7 +25,7 @@ from scheduling.models import (
     StaffMember,
     StaffRole,
 )
-from scheduling.services.series import series_book
+from scheduling.services.series import series_book, series_request
 from tests.factories import (
     ClearanceFactory,
     ClinicGroupFactory,
@@ -132,10 +132,11 @@ def ny(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=NEW_YORK)
 
 
-def book_series(*, protocol: SeriesProtocol, **fields: Any) -> Series:
+def book_series(*, protocol: SeriesProtocol, actor: Any, accept_alternatives: bool = False, **fields: Any) -> Series:
     """``series_book`` with every rule of ``protocol`` given explicitly (no template)."""
     rules = ProtocolRules(**{name: getattr(protocol, name) for name in ProtocolRules.__dataclass_fields__})
-    return series_book(first_date=protocol.first_date, rules=rules, **fields)
+    asked = series_request(first_date=protocol.first_date, rules=rules, **fields)
+    return series_book(actor=actor, request=asked, accept_alternatives=accept_alternatives)
 
 
 def recorded_while(action: Callable[[], Any]) -> list[str]:

@@ -451,6 +451,21 @@ def test_a_visit_whose_reminders_were_sent_or_skipped_can_be_moved_and_is_remind
     assert len(offsets) == len(set(offsets))
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [{"start": "9999-12-31T23:00:00-05:00"}, {"start": "0001-01-01T00:30:00+01:00"},
+     {"local_start": "9999-12-31T23:30"}, {"start": "1899-12-31T09:00:00-05:00"},
+     {"start": "2201-01-01T09:00:00-05:00"}],
+)  # fmt: skip
+def test_a_start_outside_the_years_1900_to_2200_is_a_400_naming_the_field(
+    clinic: Clinic, fields: dict[str, str]
+) -> None:
+    appointment = _booked(clinic)
+    response = clinic.client(clinic.reception).patch(f"/api/v1/appointments/{appointment}/", fields, format="json")
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["errors"]) == list(fields)
+
+
 def test_rescheduling_into_a_taken_slot_is_a_409_and_changes_nothing(clinic: Clinic) -> None:
     client = clinic.client(clinic.reception)
     appointment = _booked(clinic)

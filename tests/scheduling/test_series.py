@@ -498,3 +498,20 @@ def test_a_series_booking_runs_twelve_statements_from_request_to_answer(clinic: 
     assert booked.status_code == 201, booked.json()
     counted = [q for q in sql if not q.startswith(("SAVEPOINT", "RELEASE", 'INSERT INTO "backend_auditevent"'))]
     assert len(counted) == 12, "\n".join(q[:90] for q in counted)
+
+
+@pytest.mark.parametrize("first_date", ["9999-12-31", "0001-01-01", "1899-12-31", "2201-01-01"])
+def test_a_first_date_outside_the_years_1900_to_2200_is_a_400_for_booking_and_extending(
+    clinic: Clinic, first_date: str
+) -> None:
+    client = clinic.client(clinic.reception)
+    booking = post_series(client, clinic, first_date=first_date)
+    assert booking.status_code == 400, booking.json()
+    assert list(booking.json()["errors"]) == ["first_date"]
+
+    open_every_friday(clinic)
+    series = post_series(client, clinic).json()
+    extending = client.post(f"/api/v1/series/{series['id']}/extend/", {"count": 1, "first_date": first_date},
+                            format="json")  # fmt: skip
+    assert extending.status_code == 400, extending.json()
+    assert list(extending.json()["errors"]) == ["first_date"]
