@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import auth, day, patients, series, visits
+from console.views import auth, day, me, patients, series, visits
 
 app_name = "console"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("patients/", patients.patient_search, name="patients"),
     path("patients/search/", patients.patient_search, name="patient-search"),
     path("patients/<str:patient_id>/", patients.patient, name="patient"),
+    path("me/", me.me, name="me"),
+    path("me/visits/<str:visit_id>/", me.my_visit, name="my-visit"),
+    path("me/visits/<str:visit_id>/<str:action>/", me.my_visit_action, name="my-visit-action"),
 ]

@@ -42,4 +42,6 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("console:login")
     if allowed(user, "staff"):
         return redirect("console:day")
+    if allowed(user, "patient"):
+        return redirect("console:me")
     return TemplateResponse(request, "console/refused.html", {"title": "Not allowed"}, status=403)

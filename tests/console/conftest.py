@@ -111,14 +111,14 @@ def browser_clinic(
         yield _console_clinic()
 
 
-def sign_in(chromium: Any, live_server: Any, user: User) -> Any:
-    """A new browser page signed in as ``user`` through the sign-in form."""
+def sign_in(chromium: Any, live_server: Any, user: User, lands_on: str = "/console/day/") -> Any:
+    """A new browser page signed in as ``user`` through the sign-in form, on the role's first page."""
     page = chromium.new_context(viewport={"width": 1280, "height": 860}).new_page()
     page.goto(f"{live_server.url}/console/login/")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/console/day/**")
+    page.wait_for_url(f"**{lands_on}**")
     return page
 
 

@@ -118,3 +118,41 @@ def test_a_late_cancellation_warns_of_the_fee_before_and_drafts_it_after(
     assert c.visit.cancelled_late
     fee = Invoice.objects.get(kind=InvoiceKind.FEE, patient=c.clinic.patient)
     assert fee.total == Decimal("75.00")
+
+
+def test_a_patient_sees_the_preparation_in_their_own_zone_cancels_late_and_cannot_open_another_patients_visit(
+    chromium: Any, live_server: Any, browser_clinic: ConsoleClinic
+) -> None:
+    # given: Alex lives in Los Angeles; the visit is today at 09:00 in Boston (06:00 for Alex), inside the window
+    c = browser_clinic
+    c.clinic.patient.timezone = "America/Los_Angeles"
+    c.clinic.patient.save(update_fields=["timezone"])
+    c.clinic.infusion.fasting_hours, c.clinic.infusion.arrive_early_minutes = 6, 15
+    c.clinic.infusion.requires_driver = True
+    c.clinic.infusion.save(update_fields=["fasting_hours", "arrive_early_minutes", "requires_driver"])
+    page = sign_in(chromium, live_server, c.patient_user, lands_on="/console/me/")
+
+    # then: the visit and its preparation are in Alex's time
+    visit = page.get_by_role("article", name=re.compile("Infusion, Thursday 1 October, 06:00"))
+    expect(visit).to_contain_text("Arrive by 05:45")
+    expect(visit).to_contain_text("Nothing to eat or drink from Thursday 00:00")
+    expect(visit).to_contain_text("Bring your driver")
+    screenshot(page, "patient-visits")
+
+    # when: Alex cancels, told first that it is late
+    visit.get_by_role("link", name="Confirm or cancel this visit").click()
+    expect(page.get_by_role("note")).to_contain_text("This cancellation is late")
+    page.get_by_label("Why are you cancelling?").fill("Feeling unwell")
+    page.get_by_role("button", name="Cancel this visit").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Your visit is cancelled.")
+    c.visit.refresh_from_db()
+    assert c.visit.status == AppointmentStatus.CANCELLED
+    assert c.visit.cancelled_late
+
+    # and another patient's visit is not found, whatever the URL says
+    others = Appointment.objects.filter(patient=c.clinic.patient2).first()
+    assert others is not None
+    response = page.goto(f"{live_server.url}/console/me/visits/{others.public_id}/")
+    assert response is not None
+    assert response.status == 404

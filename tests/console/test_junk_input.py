@@ -53,3 +53,11 @@ def test_junk_ids_in_paths_are_404(console_clinic: ConsoleClinic, junk: str) -> 
                  f"/console/visits/{junk}/reschedule/"):  # fmt: skip
         assert client.get(path).status_code == 404, path
     assert client.post(f"/console/visits/{console_clinic.visit.public_id}/{junk}/").status_code == 404
+
+
+@pytest.mark.parametrize("junk", ["x", "0", "00000000-0000-0000-0000-000000000000", "a" * 300])
+def test_a_patients_junk_ids_are_404(console_clinic: ConsoleClinic, junk: str) -> None:
+    client = signed_in(console_clinic.patient_user)
+    assert client.get(f"/console/me/visits/{junk}/").status_code == 404
+    assert client.post(f"/console/me/visits/{junk}/cancel/", {"reason": "x"}).status_code == 404
+    assert client.post(f"/console/me/visits/{console_clinic.visit.public_id}/{junk}/").status_code == 404
