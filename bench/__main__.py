@@ -19,7 +19,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from bench import benchmarks, billing, chart, dataset, exports, harness, reminders
+    from bench import benchmarks, billing, chart, console, dataset, exports, harness, reminders
 
     settings = benchmarks.SMOKE if args.smoke else benchmarks.FULL
     stack.migrate()
@@ -43,6 +43,7 @@ def main() -> int:
         "5": lambda: reminders.run(data, count=200 if args.smoke else 10_000),
         "6": lambda: billing.receipts(data, count=100 if args.smoke else 10_000),
         "7": lambda: exports.run(data, lines=30_000 if args.smoke else 1_000_000),
+        "8": lambda: console.day_board(data, settings),
     }
     chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(suite)
     if unknown := [name for name in chosen if name not in suite]:

@@ -82,8 +82,17 @@ def build(*, patients: int) -> Dataset:
     )
     today = timezone.localdate()
     first_monday = today + dt.timedelta(days=7 - today.weekday() + 7)
-    existing = _existing_bookings(rng, location, service, chairs, nurses, people, first_monday)
+    days = [first_monday + dt.timedelta(days=offset) for offset in range(WEEKS * 7)]
+    existing = _existing_bookings(rng, location, service, chairs, nurses, people, days, share=0.5)
     return Dataset(location, service, people, token, user, first_monday, existing)
+
+
+def fill_day(data: Dataset, day: dt.date) -> int:
+    """Every slot of every chair on ``day`` (a weekday none of the benchmarks books): a full clinic day."""
+    chairs = list(Resource.objects.filter(location=data.location).order_by("name"))
+    nurses = list(StaffMember.objects.filter(locations=data.location).order_by("name"))
+    return _existing_bookings(random.Random(SEED), data.location, data.service_type, chairs, nurses, data.patients,
+                              [day], share=1.0)  # fmt: skip
 
 
 def _existing_bookings(  # noqa: PLR0917 - private helper of build()
@@ -93,22 +102,23 @@ def _existing_bookings(  # noqa: PLR0917 - private helper of build()
     chairs: list[Resource],
     nurses: list[StaffMember],
     people: list[Patient],
-    first_monday: dt.date,
+    days: list[dt.date],
+    *,
+    share: float,
 ) -> int:
-    """About half of every chair's slots for four weeks. Nurse k serves chairs 2k and 2k+1, whose visits
-    start 50 minutes apart, so no nurse, chair or patient is ever double-booked."""
+    """About ``share`` of every chair's slots on the weekdays of ``days``. Nurse k serves chairs 2k and 2k+1,
+    whose visits start 50 minutes apart, so no nurse, chair or patient is ever double-booked."""
     zone = location.zone
     pool = iter(people[len(people) // 2 :])
     rows: list[tuple[Appointment, StaffMember]] = []
-    for day_offset in range(WEEKS * 7):
-        day = first_monday + dt.timedelta(days=day_offset)
+    for day in days:
         if day.weekday() >= 5:
             continue
         for index, chair in enumerate(chairs):
             start = to_utc(day, dt.time(8, 0), zone) + dt.timedelta(minutes=50 * (index % 2))
             close = to_utc(day, dt.time(16, 30), zone)
             while start + dt.timedelta(minutes=100) <= close:
-                if rng.random() < 0.5:
+                if rng.random() < share:
                     appointment = Appointment(
                         patient=next(pool), service_type=service, location=location, resource=chair, start=start,
                         end=start + dt.timedelta(minutes=40), hold_until=start + dt.timedelta(minutes=100),

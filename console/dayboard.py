@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.urls import reverse
+
 from scheduling import selectors
 from scheduling.booking.location_setup import location_setup
 from scheduling.models import Appointment, AppointmentStatus, Location
@@ -28,6 +30,7 @@ class Block:
     width: float
     recovery: float  # percent of the block's own width that is recovery (the hold after the visit)
     label: str
+    url: str  # the visit's panel
 
 
 @dataclass
@@ -119,7 +122,8 @@ def _block(visit: Appointment, start: datetime, end: datetime, hold_until: datet
     recovery = round((hold_until - end).total_seconds() / held * 100, 3) if held > 0 else 0.0
     local = visit.start.astimezone(visit.location.zone)
     label = f"{local:%H:%M} {visit.patient.first_name} {visit.patient.last_name}"
-    return Block(appointment=visit, left=left, width=width, recovery=max(recovery, 0.0), label=label)
+    url = reverse("console:visit", args=[visit.public_id])
+    return Block(appointment=visit, left=left, width=width, recovery=max(recovery, 0.0), label=label, url=url)
 
 
 def day_board(user: Any, location: Location, day: date) -> DayBoard:
