@@ -20,13 +20,15 @@ from backend.errors import ApplicationError
 from backend.models import User
 from backend.permissions import user_has_role
 from backend.roles import Role
-from billing.permissions import BILLING_STAFF
+from billing.permissions import BILLING_STAFF, INVOICE_WRITERS, PAYMENT_TAKERS
 from scheduling.permissions import TRANSITION_ROLES, can_book, can_transition
 
 RULES: dict[str, Callable[[Any], bool]] = {
     "staff": is_staff_user,
     "booking": can_book,
     "billing": lambda user: user_has_role(user, *BILLING_STAFF),
+    "write_invoices": lambda user: user_has_role(user, *INVOICE_WRITERS),
+    "take_payments": lambda user: user_has_role(user, *PAYMENT_TAKERS),
     "patient": lambda user: user_has_role(user, Role.PATIENT),
     **{f"transition:{action}": partial(can_transition, action=action) for action in TRANSITION_ROLES},
 }

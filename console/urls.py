@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import auth, day, me, patients, series, visits
+from console.views import auth, checkout, day, me, patients, series, visits
 
 app_name = "console"
 
@@ -11,7 +11,11 @@ urlpatterns = [
     path("day/", day.day, name="day"),
     path("visits/<str:visit_id>/", visits.visit, name="visit"),
     path("visits/<str:visit_id>/reschedule/", visits.reschedule, name="reschedule"),
+    path("visits/<str:visit_id>/invoice/", checkout.invoice_draft, name="invoice-draft"),
     path("visits/<str:visit_id>/<str:action>/", visits.visit_action, name="visit-action"),
+    path("invoices/<str:invoice_id>/issue/", checkout.invoice_issue_view, name="invoice-issue"),
+    path("invoices/<str:invoice_id>/payments/", checkout.invoice_payment, name="invoice-payment"),
+    path("payments/<str:payment_id>/receipt/", checkout.receipt_status, name="receipt-status"),
     path("series/new/", series.series_new, name="series-new"),
     path("series/plan/", series.series_preview, name="series-plan"),
     path("series/book/", series.series_create, name="series-create"),

@@ -20,6 +20,7 @@ from backend.errors import ApplicationError, ValidationFailed
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
 from console.params import by_public_id, error_messages, form_data, parse_day, validated
+from console.views.checkout import checkout_context
 from scheduling import selectors
 from scheduling.api.appointments import StartInput
 from scheduling.models import Appointment, AppointmentStatus
@@ -71,24 +72,26 @@ def _panel_context(request: HttpRequest, visit: Appointment, **extra: Any) -> di
         "late_fee": fee,
         "window_hours": visit.location.cancellation_window_hours,
         "local_day": visit.start.astimezone(visit.location.zone).date(),
+        **checkout_context(request, visit),
         **extra,
     }
 
 
-def _panel(request: HttpRequest, visit: Appointment, status: int = 200, **extra: Any) -> HttpResponse:
+def panel(request: HttpRequest, visit: Appointment, status: int = 200, **extra: Any) -> HttpResponse:
+    """The visit's panel: a fragment for htmx, else the visit's page."""
     template = "console/_visit_panel.html" if request.htmx else "console/visit.html"  # type: ignore[attr-defined]
     return TemplateResponse(request, template, _panel_context(request, visit, **extra), status=status)
 
 
 @console_page("staff")
 def visit(request: HttpRequest, visit_id: str) -> HttpResponse:
-    return _panel(request, _visit(request, visit_id))
+    return panel(request, _visit(request, visit_id))
 
 
 def _changed(request: HttpRequest, visit: Appointment, message: str) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect("console:visit", visit_id=visit.public_id)
-    response = _panel(request, _visit(request, str(visit.public_id)), done=message)
+    response = panel(request, _visit(request, str(visit.public_id)), done=message)
     response["HX-Trigger"] = "board-changed"
     return response
 
@@ -107,7 +110,7 @@ def visit_action(request: HttpRequest, visit_id: str, action: str) -> HttpRespon
             reason=request.POST.get("reason", ""),
         )  # fmt: skip
     except ApplicationError as error:
-        return _panel(request, appointment, status=error.http_status, error=error)
+        return panel(request, appointment, status=error.http_status, error=error)
     return _changed(request, appointment, f"{ACTION_LABELS[action]}: done.")
 
 
@@ -124,9 +127,9 @@ def reschedule(request: HttpRequest, visit_id: str) -> HttpResponse:
             appointment_reschedule(actor=actor(request), appointment=appointment, start=start)
         except serializers.ValidationError as error:  # resolve_start's "start or local_start"
             refusal = ValidationFailed("Choose a time from the list.", errors={"start": error_messages(error.detail)})
-            return _panel(request, appointment, status=400, error=refusal)
+            return panel(request, appointment, status=400, error=refusal)
         except ApplicationError as error:
-            return _panel(request, appointment, status=error.http_status, error=error)
+            return panel(request, appointment, status=error.http_status, error=error)
         return _changed(request, appointment, "Moved.")
     day = parse_day(request.GET.get("date"), default=appointment.start.astimezone(zone).date())
     window_start = datetime.combine(day, time.min, tzinfo=zone)
@@ -136,4 +139,4 @@ def reschedule(request: HttpRequest, visit_id: str) -> HttpResponse:
             window_end=window_start + timedelta(days=1), patient=appointment.patient,
         )
     )  # fmt: skip
-    return _panel(request, appointment, slots=slots, slot_day=day)
+    return panel(request, appointment, slots=slots, slot_day=day)

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from django.test import Client
 
 from backend.models import User
 from backend.roles import Role
+from billing.models import Invoice, Payment
+from billing.services.invoices import LineSpec, invoice_create, invoice_issue
+from billing.services.payments import payment_record
 from scheduling.booking.protocol import SeriesProtocol
 from scheduling.models import Appointment, Series
 from scheduling.services.appointments import appointment_book
@@ -31,6 +35,8 @@ class ConsoleClinic:
     visit: Appointment  # today 09:00, check-in open
     series: Series  # three infusions from next Monday
     patient_user: User  # the login of clinic.patient
+    invoice: Invoice  # issued to clinic.patient, partly paid
+    payment: Payment
 
     def user(self, role: str) -> User:
         if role == Role.PATIENT:
@@ -56,7 +62,15 @@ def _console_clinic() -> ConsoleClinic:
     patient_user = UserFactory(roles=[Role.PATIENT])
     clinic.patient.user = patient_user
     clinic.patient.save(update_fields=["user"])
-    return ConsoleClinic(clinic=clinic, visit=visit, series=series, patient_user=patient_user)
+    draft = invoice_create(
+        actor=clinic.accountant, patient=clinic.patient, location=clinic.location,
+        lines=[LineSpec(description="Intake assessment", quantity=Decimal(1), unit_price=Decimal("200.00"),
+                        service_date=TODAY)],
+    )  # fmt: skip
+    invoice = invoice_issue(actor=clinic.accountant, invoice=draft)
+    payment = payment_record(actor=clinic.reception, invoice=invoice, amount=Decimal("50.00"), method="card")
+    return ConsoleClinic(clinic=clinic, visit=visit, series=series, patient_user=patient_user, invoice=invoice,
+                         payment=payment)  # fmt: skip
 
 
 def signed_in(user: Any) -> Client:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from scheduling.models import Appointment, AppointmentStatus
 from scheduling.services.appointments import appointment_book
 from tests.console.conftest import TODAY, ConsoleClinic, screenshot, sign_in
 from tests.factories import ClearanceFactory, PatientFactory
+from tests.processes import CeleryWorker
 from tests.scheduling.conftest import ny
 
 pytestmark = pytest.mark.browser
@@ -156,3 +158,39 @@ def test_a_patient_sees_the_preparation_in_their_own_zone_cancels_late_and_canno
     response = page.goto(f"{live_server.url}/console/me/visits/{others.public_id}/")
     assert response is not None
     assert response.status == 404
+
+
+def test_a_visit_is_checked_in_completed_invoiced_and_paid_and_its_receipt_downloads(
+    chromium: Any, live_server: Any, browser_clinic: ConsoleClinic, media: Path, tmp_path: Path
+) -> None:
+    c = browser_clinic
+    worker = CeleryWorker(log_path=tmp_path / "worker.log", extra_env={"MEDIA_ROOT": str(media)}).start()
+    try:
+        page = sign_in(chromium, live_server, c.clinic.admin)
+        _board(page, live_server, c, TODAY)
+        page.get_by_role("region", name="Day board").get_by_role(
+            "link", name=re.compile(c.clinic.patient.first_name)
+        ).click()
+        panel = page.get_by_role("dialog")
+        for button, done in (("Check in", "Check in: done."), ("Start infusion", "Start infusion: done."),
+                             ("Complete", "Complete: done.")):  # fmt: skip
+            panel.get_by_role("button", name=button).click()
+            expect(panel.get_by_role("status")).to_contain_text(done)
+
+        checkout = panel.get_by_role("region", name="Check-out")
+        checkout.get_by_role("button", name="Draft invoice from this visit").click()
+        checkout.get_by_role("button", name="Issue invoice").click()
+        expect(checkout).to_contain_text("still to pay 450.00 USD")
+        checkout.get_by_label("Method").select_option(label="HSA/FSA card")
+        checkout.get_by_label("Reference").fill("HSA-1234")
+        checkout.get_by_role("button", name="Take payment").click()
+
+        expect(checkout).to_contain_text("Paid 450.00 USD (HSA/FSA card)")
+        receipt = checkout.get_by_role("link", name="Download the receipt (PDF)")
+        expect(receipt).to_be_visible(timeout=60_000)
+        screenshot(page, "check-out")
+        download = page.request.get(f"{live_server.url}{receipt.get_attribute('href')}")
+        assert download.status == 200
+        assert download.body().startswith(b"%PDF")
+    finally:
+        worker.stop()

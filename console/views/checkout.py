@@ -1,0 +1,131 @@
+"""Check-out after a visit: its invoice (drafted and issued by those who write invoices), a payment against it,
+and the receipt, whose link appears when the worker has rendered it.
+
+The same services and input serializers as the API's invoice and payment routes; the same role predicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+
+from backend.errors import ApplicationError
+from backend.idempotency import run_idempotent
+from billing import selectors as billing
+from billing.api.payments import PaymentInput
+from billing.models import Invoice, Payment
+from billing.services.invoices import invoice_create_for_appointments, invoice_issue
+from billing.services.payments import payment_record
+from console.access import actor, allowed, console_page
+from console.params import by_public_id, form_data, validated
+from scheduling import selectors
+from scheduling.models import Appointment, AppointmentStatus
+
+
+def checkout_context(request: HttpRequest, visit: Appointment) -> dict[str, Any]:
+    """What the visit panel shows of its money, for billing staff (nothing for the others)."""
+    user = request.user
+    if visit.status != AppointmentStatus.COMPLETED or not allowed(user, "billing"):
+        return {}
+    invoices = list(billing.invoices_for(user).filter(lines__appointment=visit).distinct().order_by("created_at"))
+    payments = list(billing.payments_for(user).filter(invoice__in=invoices).order_by("received_at"))
+    return {
+        "checkout": {
+            "invoices": invoices,
+            "payments": payments,
+            "can_draft": not invoices and allowed(user, "write_invoices"),
+            "can_issue": allowed(user, "write_invoices"),
+            "can_pay": allowed(user, "take_payments"),
+            "payment_key": uuid.uuid4().hex,
+        }
+    }
+
+
+def _back_to_visit(request: HttpRequest, visit: Appointment, status: int = 200, **extra: Any) -> HttpResponse:
+    """The visit's panel again (its check-out part changed), or its page after a plain form post."""
+    from console.views.visits import panel  # visits imports checkout_context from here
+
+    if extra or request.htmx:  # type: ignore[attr-defined]
+        return panel(request, visit, status, **extra)
+    return redirect("console:visit", visit_id=visit.public_id)
+
+
+def _visit_of(request: HttpRequest, invoice: Invoice) -> Appointment:
+    visit = selectors.appointments_for(request.user).filter(invoice_lines__invoice=invoice).first()
+    if visit is None:
+        raise Http404("This invoice has no visit to check out.")
+    return visit
+
+
+@require_POST
+@console_page("write_invoices")
+def invoice_draft(request: HttpRequest, visit_id: str) -> HttpResponse:
+    visit = by_public_id(selectors.appointments_for(request.user), visit_id)
+    if visit is None:
+        raise Http404("No such visit.")
+    try:
+        invoice_create_for_appointments(actor=actor(request), patient=visit.patient, location=visit.location,
+                                        appointments=[visit])  # fmt: skip
+    except ApplicationError as error:
+        return _back_to_visit(request, visit, error.http_status, error=error)
+    return _back_to_visit(request, visit)
+
+
+def _invoice(request: HttpRequest, invoice_id: str) -> Invoice:
+    invoice = by_public_id(billing.invoices_for(request.user), invoice_id)
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+@require_POST
+@console_page("write_invoices")
+def invoice_issue_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    visit = _visit_of(request, invoice)
+    try:
+        invoice_issue(actor=actor(request), invoice=invoice)
+    except ApplicationError as error:
+        return _back_to_visit(request, visit, error.http_status, error=error)
+    return _back_to_visit(request, visit)
+
+
+@require_POST
+@console_page("take_payments")
+def invoice_payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    visit = _visit_of(request, invoice)
+    try:
+        values = validated(PaymentInput(data=form_data(request.POST)))
+
+        def perform() -> tuple[int, Any]:
+            payment = payment_record(actor=actor(request), invoice=invoice, amount=values["amount"],
+                                     method=values["method"], reference=values["reference"])  # fmt: skip
+            return 201, {"payment": str(payment.public_id)}
+
+        payload = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+        status, body = run_idempotent(
+            user=actor(request), scope=f"console.invoices.{invoice.pk}.payments",
+            key=request.POST.get("idempotency_key") or None, payload=payload, perform=perform,
+        )  # fmt: skip
+        if status >= 400:
+            refusal = ApplicationError(str(body.get("detail") or "The payment was not recorded."))
+            refusal.http_status = status
+            raise refusal
+    except ApplicationError as error:
+        return _back_to_visit(request, visit, error.http_status, error=error)
+    return _back_to_visit(request, visit)
+
+
+@console_page("billing")
+def receipt_status(request: HttpRequest, payment_id: str) -> HttpResponse:
+    """The receipt's state, polled by the panel until the worker has rendered it."""
+    payment: Payment | None = by_public_id(billing.payments_for(request.user), payment_id)
+    if payment is None:
+        raise Http404("No such payment.")
+    return TemplateResponse(request, "console/_receipt.html", {"payment": payment})
