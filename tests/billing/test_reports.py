@@ -159,3 +159,15 @@ def test_report_csv_escapes_text_that_looks_like_a_formula_but_not_negative_amou
     assert (csv_safe("-50.00"), csv_safe("-2 adjustment"), csv_safe("@SUM(A1)")) == (
         "-50.00", "'-2 adjustment", "'@SUM(A1)"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "extra"), [
+    ("/api/v1/reports/revenue/", {}), ("/api/v1/reports/daily-close/", {}), ("/api/v1/exports/stream/", {"kind": "invoices"}),
+])  # fmt: skip
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01", "2026-10-01"), ("2026-10-01", "9999-12-31")])
+def test_a_range_outside_the_years_1900_to_2200_is_a_400_naming_the_field(
+    ledger: Ledger, path: str, extra: dict[str, str], start: str, end: str
+) -> None:
+    response = ledger.clinic.client(ledger.clinic.accountant).get(path, {"from": start, "to": end, **extra})
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == ({"from"} if start < "1900" else {"to"})
