@@ -162,7 +162,8 @@ def test_report_csv_escapes_text_that_looks_like_a_formula_but_not_negative_amou
 
 
 @pytest.mark.parametrize(("path", "extra"), [
-    ("/api/v1/reports/revenue/", {}), ("/api/v1/reports/daily-close/", {}), ("/api/v1/exports/stream/", {"kind": "invoices"}),
+    ("/api/v1/reports/revenue/", {}), ("/api/v1/reports/daily-close/", {}),
+    ("/api/v1/exports/stream/", {"kind": "invoices"}),
 ])  # fmt: skip
 @pytest.mark.parametrize(("start", "end"), [("0001-01-01", "2026-10-01"), ("2026-10-01", "9999-12-31")])
 def test_a_range_outside_the_years_1900_to_2200_is_a_400_naming_the_field(

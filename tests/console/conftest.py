@@ -92,9 +92,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") else "var") / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright; missing, it fails the run in CI and skips elsewhere."""
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, for one test; missing, it fails the run in CI and skips elsewhere."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(BROWSER_MISSING)
@@ -102,8 +102,9 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls made from it
-    # (the test's own, and the database fixtures'), though none of them runs inside the loop.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # (the test's own, and the database fixtures'), though none of them runs inside the loop. Set for this
+    # test only: a process the suite starts later (manage.py check --deploy) must not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
