@@ -57,9 +57,10 @@ def run_idempotent(
     if key is None:
         return perform()
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidIdempotencyKey(
-            f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} characters.", errors={HEADER: ["Invalid key."]}
+            f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            errors={HEADER: ["Invalid key."]},
         )
     fingerprint = _fingerprint(payload)
     with transaction.atomic(durable=True):

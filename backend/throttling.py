@@ -66,8 +66,10 @@ class FailOpenThrottle(SimpleRateThrottle):
         return True
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        if not self.applies(request, view):
-            return True
+        return self.allow(request, view) if self.applies(request, view) else True
+
+    def allow(self, request: Request, view: Any = None) -> bool:
+        """Count this request against the limit (whatever ``applies`` says); False when over it."""
         try:
             store: dict[str, Any] = settings.CACHES["default"]
             if store["BACKEND"] != REDIS_CACHE or self.rate is None:
@@ -143,13 +145,21 @@ class ExportThrottle(PerUserThrottle):
         return getattr(view, "action", None) in ("create", "stream")
 
 
-def sign_in_wait(request: HttpRequest) -> float | None:
-    """Seconds to wait when a sign-in form post (admin, and later the console) is over the API's login limits.
+def form_post_wait(request: HttpRequest, *throttles: type[FailOpenThrottle]) -> float | None:
+    """Seconds to wait when a form post (admin, console) is over one of these API limits; None when within.
 
-    The same throttles as ``POST /api/v1/auth/token/``: per client address and per username.
+    The form post counts against the same counters as the API request it stands for.
     """
     drf_request = Request(request, parsers=[FormParser(), MultiPartParser()])
-    for throttle in (LoginPerAddressThrottle(), LoginPerUsernameThrottle()):
-        if not throttle.allow_request(drf_request, None):
+    if hasattr(request, "user"):  # the session's user: per-user limits count per user
+        drf_request.user = request.user
+    for throttle_class in throttles:
+        throttle = throttle_class()
+        if not throttle.allow(drf_request):
             return throttle.wait() or 1.0
     return None
+
+
+def sign_in_wait(request: HttpRequest) -> float | None:
+    """The API's login limits for a sign-in form: per client address and per username."""
+    return form_post_wait(request, LoginPerAddressThrottle, LoginPerUsernameThrottle)

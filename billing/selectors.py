@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from backend.access import scoped
@@ -24,16 +24,19 @@ from billing.models import (
     BillingPolicy,
     CreditNote,
     Document,
+    ExportJob,
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     Package,
     PackageSale,
+    PackageSession,
     Payment,
     PaymentAllocation,
     Refund,
 )
-from scheduling.models import Location
+from scheduling.models import Appointment, AppointmentStatus, Location
 
 BILLING_ROLES = (Role.ADMIN, Role.ACCOUNTANT, Role.RECEPTION)
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=2))
@@ -50,6 +53,20 @@ def with_invoice_amounts(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         paid=sum_of(PaymentAllocation.objects.all(), "invoice", "amount"),
         credited=sum_of(CreditNote.objects.all(), "invoice", "total"),
     ).annotate(balance=F("total") - F("credited") - F("paid"))
+
+
+def billing_lines() -> QuerySet[InvoiceLine]:
+    """Lines that bill a visit: on a draft or issued invoice, not on a void one, not a late or no-show fee."""
+    return InvoiceLine.objects.exclude(Q(invoice__status=InvoiceStatus.VOID) | Q(invoice__kind=InvoiceKind.FEE))
+
+
+def unbilled_visits(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    """Completed visits of ``appointments`` that no invoice bills yet and no package covers."""
+    return (
+        appointments.filter(status=AppointmentStatus.COMPLETED)
+        .exclude(Exists(billing_lines().filter(appointment=OuterRef("pk"))))
+        .exclude(Exists(PackageSession.objects.filter(appointment=OuterRef("pk"))))
+    )
 
 
 def with_payment_amounts(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
@@ -155,6 +172,13 @@ def payments_for(user: Any) -> QuerySet[Payment]:
 
 def refunds_for(user: Any) -> QuerySet[Refund]:
     return Refund.objects.filter(payment__in=payments_for(user).values("pk")).select_related("payment", "receipt")
+
+
+def exports_for(user: Any) -> QuerySet[ExportJob]:
+    """Export jobs are their requester's own: each accountant sees and downloads only theirs."""
+    if not getattr(user, "is_authenticated", False):
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(requested_by=user).select_related("location")
 
 
 def documents_for(user: Any) -> QuerySet[Document]:

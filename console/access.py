@@ -7,6 +7,7 @@ through the selectors, scoped to the user, so another group's or another patient
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any
@@ -20,8 +21,10 @@ from backend.errors import ApplicationError
 from backend.models import User
 from backend.permissions import user_has_role
 from backend.roles import Role
-from billing.permissions import BILLING_STAFF, INVOICE_WRITERS, PAYMENT_TAKERS
+from backend.throttling import FailOpenThrottle, form_post_wait
+from billing.permissions import ACCOUNTING, BILLING_STAFF, INVOICE_WRITERS, PAYMENT_TAKERS, REFUNDERS
 from scheduling.permissions import TRANSITION_ROLES, can_book, can_transition
+from scheduling.services.transitions import CLEARANCE_OVERRIDE_ROLES
 
 RULES: dict[str, Callable[[Any], bool]] = {
     "staff": is_staff_user,
@@ -29,6 +32,9 @@ RULES: dict[str, Callable[[Any], bool]] = {
     "billing": lambda user: user_has_role(user, *BILLING_STAFF),
     "write_invoices": lambda user: user_has_role(user, *INVOICE_WRITERS),
     "take_payments": lambda user: user_has_role(user, *PAYMENT_TAKERS),
+    "refund": lambda user: user_has_role(user, *REFUNDERS),
+    "accounting": lambda user: user_has_role(user, *ACCOUNTING),
+    "clearance_override": lambda user: user_has_role(user, *CLEARANCE_OVERRIDE_ROLES),
     "patient": lambda user: user_has_role(user, Role.PATIENT),
     **{f"transition:{action}": partial(can_transition, action=action) for action in TRANSITION_ROLES},
 }
@@ -55,8 +61,23 @@ def refused(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "console/refused.html", {"title": "Not allowed"}, status=403)
 
 
-def console_page(rule: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Sign-in required; then ``rule`` (a key of RULES) decides, before the view runs."""
+def too_many(request: HttpRequest, wait: float) -> HttpResponse:
+    seconds = math.ceil(wait)
+    error = ApplicationError(f"Too many requests: try again in {seconds} seconds.")
+    error.http_status = 429
+    response = problem(request, error)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def console_page(
+    rule: str, *, limit: type[FailOpenThrottle] | None = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Sign-in required; then ``rule`` (a key of RULES) decides, before the view runs.
+
+    ``limit``: the API's rate limit for the request a POST of this page stands for (it counts on the same
+    counters, so a user cannot get round the API's limit through the console).
+    """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -65,6 +86,8 @@ def console_page(rule: str) -> Callable[[Callable[..., HttpResponse]], Callable[
                 return redirect_to_login(request.get_full_path())
             if not allowed(request.user, rule):
                 return refused(request)
+            if limit is not None and request.method == "POST" and (wait := form_post_wait(request, limit)):
+                return too_many(request, wait)
             try:
                 return view(request, *args, **kwargs)
             except ApplicationError as error:  # what a view did not handle itself: its message, its status

@@ -13,4 +13,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not request.path.startswith("/console/"):
         return {}
-    return {"nav": {rule: allowed(user, rule) for rule in ("staff", "booking", "billing", "patient")}}
+    return {
+        "nav": {
+            rule: allowed(user, rule)
+            for rule in ("staff", "booking", "billing", "write_invoices", "accounting", "patient")
+        }
+    }

@@ -7,24 +7,32 @@ the API's field rules and messages then hold in the console as well.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db.models import Model, QuerySet
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from rest_framework import serializers
 
-from backend.errors import ValidationFailed
+from backend.errors import ApplicationError, ValidationFailed
 from backend.fields import YEAR_RANGE_MESSAGE, in_year_range
+from backend.idempotency import run_idempotent
+from backend.models import User
 
 M = TypeVar("M", bound=Model)
 
 
 def parse_day(value: str | None, *, default: date, name: str = "date") -> date:
     """A YYYY-MM-DD date in the years the API accepts (``default`` when absent)."""
+    return parse_optional_day(value, name=name) or default
+
+
+def parse_optional_day(value: str | None, *, name: str) -> date | None:
+    """A YYYY-MM-DD date in the years the API accepts, or None when absent."""
     if not value:
-        return default
+        return None
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
@@ -72,3 +80,16 @@ def by_public_id(queryset: QuerySet[M], value: str | None) -> M | None:
     except ValueError:
         return None
     return queryset.filter(public_id=public_id).first()
+
+
+def once_per_form(request: HttpRequest, user: User, scope: str, perform: Callable[[], tuple[int, Any]]) -> Any:
+    """Run ``perform`` once per the form's ``idempotency_key`` (a double click does it once), as the API's
+    Idempotency-Key does; a refusal, first or replayed, is raised as an ApplicationError with its status."""
+    payload = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+    key = request.POST.get("idempotency_key") or None
+    status, body = run_idempotent(user=user, scope=scope, key=key, payload=payload, perform=perform)
+    if status >= 400:
+        refusal = ApplicationError(str(body.get("detail") or "That was refused."))
+        refusal.http_status = status
+        raise refusal
+    return body

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import auth, checkout, day, me, patients, series, visits
+from console.views import auth, billing, checkout, day, exports, me, patients, reports, series, visits
 
 app_name = "console"
 
@@ -15,7 +15,16 @@ urlpatterns = [
     path("visits/<str:visit_id>/<str:action>/", visits.visit_action, name="visit-action"),
     path("invoices/<str:invoice_id>/issue/", checkout.invoice_issue_view, name="invoice-issue"),
     path("invoices/<str:invoice_id>/payments/", checkout.invoice_payment, name="invoice-payment"),
+    path("invoices/<str:invoice_id>/credit-notes/", billing.credit_note, name="credit-note"),
     path("payments/<str:payment_id>/receipt/", checkout.receipt_status, name="receipt-status"),
+    path("payments/<str:payment_id>/refunds/", billing.refund, name="refund"),
+    path("billing/", billing.invoice_list, name="invoices"),
+    path("billing/invoices/<str:invoice_id>/", billing.invoice, name="invoice"),
+    path("billing/to-bill/", billing.to_bill, name="to-bill"),
+    path("billing/exports/", exports.exports, name="exports"),
+    path("billing/exports/<str:export_id>/", exports.export_status, name="export"),
+    path("billing/reports/", reports.reports, name="reports"),
+    path("billing/reports/<str:name>/", reports.report, name="report"),
     path("series/new/", series.series_new, name="series-new"),
     path("series/plan/", series.series_preview, name="series-plan"),
     path("series/book/", series.series_create, name="series-create"),

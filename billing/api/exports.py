@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from backend.audit import client_ip
 from backend.permissions import acting_user
 from backend.throttling import ExportThrottle
+from billing import selectors
 from billing.api.ranges import LocationDateRange
 from billing.errors import ExportExpired, ExportNotReady, ExportTooLarge
 from billing.exports.queries import ExportQuery
@@ -101,7 +102,7 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     def get_queryset(self) -> QuerySet[ExportJob]:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return ExportJob.objects.none()
-        return ExportJob.objects.filter(requested_by=acting_user(self.request)).select_related("location")
+        return selectors.exports_for(acting_user(self.request))
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # "format" names the export's format in this API, not a DRF renderer.

@@ -204,6 +204,18 @@ class CreditNoteInput(serializers.Serializer):
     amount = MoneyField(required=False)
     reason = serializers.CharField(max_length=500)
 
+    @staticmethod
+    def line_specs(invoice: Invoice, items: list[dict[str, Any]]) -> list[CreditLineSpec]:
+        """The validated ``lines`` as the service's specs; a line of another invoice is a 400 naming it."""
+        lines_by_id = {str(line.public_id): line for line in invoice.lines.all()}
+        specs = []
+        for index, item in enumerate(items):
+            line = lines_by_id.get(str(item["line"]))
+            if line is None:
+                raise serializers.ValidationError({f"lines[{index}].line": ["Not a line of this invoice."]})
+            specs.append(CreditLineSpec(line=line, quantity=item["quantity"]))
+        return specs
+
 
 class InvoiceFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=InvoiceStatus.choices)
@@ -325,13 +337,7 @@ class InvoiceViewSet(
         data = CreditNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        lines_by_id = {str(line.public_id): line for line in invoice.lines.all()}
-        specs = []
-        for index, item in enumerate(values.get("lines", [])):
-            line = lines_by_id.get(str(item["line"]))
-            if line is None:
-                raise serializers.ValidationError({f"lines[{index}].line": ["Not a line of this invoice."]})
-            specs.append(CreditLineSpec(line=line, quantity=item["quantity"]))
+        specs = CreditNoteInput.line_specs(invoice, values.get("lines", []))
         actor = acting_user(request)
 
         def perform() -> tuple[int, Any]:

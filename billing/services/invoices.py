@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from backend.models import User
@@ -26,7 +25,7 @@ from billing.models import (
 )
 from billing.money import ensure_amount, is_tax_rate, line_amounts
 from billing.numbering import format_number, next_number
-from billing.selectors import policy_for
+from billing.selectors import billing_lines, policy_for
 from billing.services.documents import invoice_document_request
 from billing.services.settlement import apply_patient_credit, refresh_status
 from scheduling.models import Appointment, AppointmentStatus, Location, Patient, StaffMember, StaffRole
@@ -181,12 +180,7 @@ def _ensure_billable(appointments: Sequence[Appointment], patient: Patient, loca
         if appointment.status != AppointmentStatus.COMPLETED:
             raise NotBillable(f"{label} is {appointment.get_status_display().lower()}; only completed visits are "
                               "billed.", extra={"appointment": str(appointment.public_id)})  # fmt: skip
-    billed = (
-        InvoiceLine.objects.filter(appointment__in=ids)
-        .exclude(Q(invoice__status=InvoiceStatus.VOID) | Q(invoice__kind=InvoiceKind.FEE))
-        .select_related("invoice")
-        .first()
-    )
+    billed = billing_lines().filter(appointment__in=ids).select_related("invoice").first()
     if billed is not None:
         raise NotBillable(
             f"A visit is already billed on {billed.invoice}.", extra={"invoice": str(billed.invoice.public_id)}

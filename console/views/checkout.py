@@ -15,14 +15,13 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from backend.errors import ApplicationError
-from backend.idempotency import run_idempotent
 from billing import selectors as billing
 from billing.api.payments import PaymentInput
-from billing.models import Invoice, Payment
+from billing.models import Invoice, Payment, PaymentMethod
 from billing.services.invoices import invoice_create_for_appointments, invoice_issue
 from billing.services.payments import payment_record
 from console.access import actor, allowed, console_page
-from console.params import by_public_id, form_data, validated
+from console.params import by_public_id, form_data, once_per_form, validated
 from scheduling import selectors
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -42,38 +41,25 @@ def checkout_context(request: HttpRequest, visit: Appointment) -> dict[str, Any]
             "can_issue": allowed(user, "write_invoices"),
             "can_pay": allowed(user, "take_payments"),
             "payment_key": uuid.uuid4().hex,
-        }
+        },
+        "payment_methods": PaymentMethod.choices,
     }
 
 
-def _back_to_visit(request: HttpRequest, visit: Appointment, status: int = 200, **extra: Any) -> HttpResponse:
-    """The visit's panel again (its check-out part changed), or its page after a plain form post."""
+def _back(request: HttpRequest, invoice: Invoice, status: int = 200, **extra: Any) -> HttpResponse:
+    """Where the form was posted from: the visit's panel (``back=panel``), else the invoice's page."""
+    from console.views.billing import invoice_page  # the invoice page's views import checkout_context
     from console.views.visits import panel  # visits imports checkout_context from here
 
-    if extra or request.htmx:  # type: ignore[attr-defined]
-        return panel(request, visit, status, **extra)
-    return redirect("console:visit", visit_id=visit.public_id)
-
-
-def _visit_of(request: HttpRequest, invoice: Invoice) -> Appointment:
-    visit = selectors.appointments_for(request.user).filter(invoice_lines__invoice=invoice).first()
-    if visit is None:
-        raise Http404("This invoice has no visit to check out.")
-    return visit
-
-
-@require_POST
-@console_page("write_invoices")
-def invoice_draft(request: HttpRequest, visit_id: str) -> HttpResponse:
-    visit = by_public_id(selectors.appointments_for(request.user), visit_id)
-    if visit is None:
-        raise Http404("No such visit.")
-    try:
-        invoice_create_for_appointments(actor=actor(request), patient=visit.patient, location=visit.location,
-                                        appointments=[visit])  # fmt: skip
-    except ApplicationError as error:
-        return _back_to_visit(request, visit, error.http_status, error=error)
-    return _back_to_visit(request, visit)
+    if request.POST.get("back") == "panel":
+        visit = selectors.appointments_for(request.user).filter(invoice_lines__invoice=invoice).first()
+        if visit is not None:
+            if extra or request.htmx:  # type: ignore[attr-defined]
+                return panel(request, visit, status, **extra)
+            return redirect("console:visit", visit_id=visit.public_id)
+    if extra:
+        return invoice_page(request, invoice, status, **extra)
+    return redirect("console:invoice", invoice_id=invoice.public_id)
 
 
 def _invoice(request: HttpRequest, invoice_id: str) -> Invoice:
@@ -85,21 +71,38 @@ def _invoice(request: HttpRequest, invoice_id: str) -> Invoice:
 
 @require_POST
 @console_page("write_invoices")
+def invoice_draft(request: HttpRequest, visit_id: str) -> HttpResponse:
+    """A draft invoice for one completed visit, from its panel."""
+    from console.views.visits import panel
+
+    visit = by_public_id(selectors.appointments_for(request.user), visit_id)
+    if visit is None:
+        raise Http404("No such visit.")
+    try:
+        invoice_create_for_appointments(actor=actor(request), patient=visit.patient, location=visit.location,
+                                        appointments=[visit])  # fmt: skip
+    except ApplicationError as error:
+        return panel(request, visit, error.http_status, error=error)
+    if request.htmx:  # type: ignore[attr-defined]
+        return panel(request, visit)
+    return redirect("console:visit", visit_id=visit.public_id)
+
+
+@require_POST
+@console_page("write_invoices")
 def invoice_issue_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
-    visit = _visit_of(request, invoice)
     try:
         invoice_issue(actor=actor(request), invoice=invoice)
     except ApplicationError as error:
-        return _back_to_visit(request, visit, error.http_status, error=error)
-    return _back_to_visit(request, visit)
+        return _back(request, invoice, error.http_status, error=error)
+    return _back(request, invoice)
 
 
 @require_POST
 @console_page("take_payments")
 def invoice_payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
-    visit = _visit_of(request, invoice)
     try:
         values = validated(PaymentInput(data=form_data(request.POST)))
 
@@ -108,18 +111,10 @@ def invoice_payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
                                      method=values["method"], reference=values["reference"])  # fmt: skip
             return 201, {"payment": str(payment.public_id)}
 
-        payload = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
-        status, body = run_idempotent(
-            user=actor(request), scope=f"console.invoices.{invoice.pk}.payments",
-            key=request.POST.get("idempotency_key") or None, payload=payload, perform=perform,
-        )  # fmt: skip
-        if status >= 400:
-            refusal = ApplicationError(str(body.get("detail") or "The payment was not recorded."))
-            refusal.http_status = status
-            raise refusal
+        once_per_form(request, actor(request), f"console.invoices.{invoice.pk}.payments", perform)
     except ApplicationError as error:
-        return _back_to_visit(request, visit, error.http_status, error=error)
-    return _back_to_visit(request, visit)
+        return _back(request, invoice, error.http_status, error=error)
+    return _back(request, invoice)
 
 
 @console_page("billing")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from backend.errors import ApplicationError
+from backend.throttling import BookingThrottle
 from billing import selectors as billing
 from billing.models import DocumentKind, DocumentStatus
 from billing.selectors import policy_for
@@ -107,7 +108,7 @@ def my_visit(request: HttpRequest, visit_id: str) -> HttpResponse:
 
 
 @require_POST
-@console_page("patient")
+@console_page("patient", limit=BookingThrottle)
 def my_visit_action(request: HttpRequest, visit_id: str, action: str) -> HttpResponse:
     if action not in PATIENT_ACTIONS:
         raise Http404("No such action.")

@@ -51,7 +51,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-def _cleared_for(visit: Appointment) -> bool:
+def cleared_for(visit: Appointment) -> bool:
     """Whether the patient's clearance covers this visit: the booking's own rule (``ensure_cleared``)."""
     if visit.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
         return True
@@ -77,7 +77,7 @@ def patient(request: HttpRequest, patient_id: str) -> HttpResponse:
         "section": "patients",
         "patient": record,
         "clearance": clearance,
-        "clearance_lapses": [visit for visit in visits if visit.start > now and not _cleared_for(visit)],
+        "clearance_lapses": [visit for visit in visits if visit.start > now and not cleared_for(visit)],
         "upcoming": [visit for visit in visits if visit.hold_until >= now],
         "past": [visit for visit in reversed(visits) if visit.hold_until < now],
         "series": [(item, series_status(item, list(item.appointments.all()))) for item in series],

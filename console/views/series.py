@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from backend.errors import ApplicationError
 from backend.idempotency import run_idempotent
+from backend.throttling import BookingThrottle
 from console.access import actor, console_page
 from console.params import by_public_id, form_data, validated
 from scheduling import selectors
@@ -99,7 +100,7 @@ REVIEW = "The plan has changed or has alternatives not yet accepted: review the 
 
 
 @require_POST
-@console_page("booking")
+@console_page("booking", limit=BookingThrottle)
 def series_create(request: HttpRequest) -> HttpResponse:
     """Book the series as planned, once per idempotency key; alternatives only where reception accepted them."""
     try:
@@ -159,7 +160,7 @@ def series_detail(request: HttpRequest, series_id: str) -> HttpResponse:
 
 
 @require_POST
-@console_page("booking")
+@console_page("booking", limit=BookingThrottle)
 def series_extend_view(request: HttpRequest, series_id: str) -> HttpResponse:
     series = _series(request, series_id)
     try:
@@ -175,7 +176,7 @@ def series_extend_view(request: HttpRequest, series_id: str) -> HttpResponse:
 
 
 @require_POST
-@console_page("booking")
+@console_page("booking", limit=BookingThrottle)
 def series_cancel_view(request: HttpRequest, series_id: str) -> HttpResponse:
     series = _series(request, series_id)
     try:

@@ -17,10 +17,12 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from backend.errors import ApplicationError, ValidationFailed
+from backend.throttling import BookingThrottle
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
 from console.params import by_public_id, error_messages, form_data, parse_day, validated
 from console.views.checkout import checkout_context
+from console.views.patients import cleared_for
 from scheduling import selectors
 from scheduling.api.appointments import StartInput
 from scheduling.models import Appointment, AppointmentStatus
@@ -60,6 +62,7 @@ def _panel_context(request: HttpRequest, visit: Appointment, **extra: Any) -> di
         if name != "cancel" and allowed(user, f"transition:{name}")
     ]
     late = is_late_cancellation(visit, now)
+    uncleared = any(item["name"] in ("check_in", "start") for item in actions) and not cleared_for(visit)
     fee = policy_for(visit.location).late_cancellation_fee if late else None
     return {
         "title": f"Visit of {visit.patient.first_name} {visit.patient.last_name}",
@@ -72,6 +75,8 @@ def _panel_context(request: HttpRequest, visit: Appointment, **extra: Any) -> di
         "late_fee": fee,
         "window_hours": visit.location.cancellation_window_hours,
         "local_day": visit.start.astimezone(visit.location.zone).date(),
+        "uncleared": uncleared,
+        "can_override": uncleared and allowed(user, "clearance_override"),
         **checkout_context(request, visit),
         **extra,
     }
@@ -97,7 +102,7 @@ def _changed(request: HttpRequest, visit: Appointment, message: str) -> HttpResp
 
 
 @require_POST
-@console_page("staff")
+@console_page("staff", limit=BookingThrottle)
 def visit_action(request: HttpRequest, visit_id: str, action: str) -> HttpResponse:
     if action not in ACTION_LABELS:
         raise Http404("No such action.")
@@ -107,14 +112,14 @@ def visit_action(request: HttpRequest, visit_id: str, action: str) -> HttpRespon
     try:
         appointment_transition(
             actor=actor(request), appointment=appointment, action=action,
-            reason=request.POST.get("reason", ""),
+            reason=request.POST.get("reason", ""), clearance_override=request.POST.get("clearance_override", ""),
         )  # fmt: skip
     except ApplicationError as error:
         return panel(request, appointment, status=error.http_status, error=error)
     return _changed(request, appointment, f"{ACTION_LABELS[action]}: done.")
 
 
-@console_page("booking")
+@console_page("booking", limit=BookingThrottle)
 def reschedule(request: HttpRequest, visit_id: str) -> HttpResponse:
     """GET: the free starts on a day (the visit's own by default); POST: move the visit to one of them."""
     appointment = _visit(request, visit_id)

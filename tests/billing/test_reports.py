@@ -172,3 +172,11 @@ def test_a_range_outside_the_years_1900_to_2200_is_a_400_naming_the_field(
     response = ledger.clinic.client(ledger.clinic.accountant).get(path, {"from": start, "to": end, **extra})
     assert response.status_code == 400, response.content
     assert set(response.json()["errors"]) == ({"from"} if start < "1900" else {"to"})
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports/ar-aging/", "/api/v1/reports/package-liability/"])
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+def test_an_as_of_day_outside_the_years_1900_to_2200_is_a_400_naming_it(ledger: Ledger, path: str, as_of: str) -> None:
+    response = ledger.clinic.client(ledger.clinic.accountant).get(path, {"as_of": as_of})
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == {"as_of"}

@@ -17,7 +17,8 @@ from django.test import Client
 
 from backend.models import User
 from backend.roles import Role
-from billing.models import Invoice, Payment
+from billing.models import ExportJob, Invoice, Payment
+from billing.services.exports import ExportSpec, export_request
 from billing.services.invoices import LineSpec, invoice_create, invoice_issue
 from billing.services.payments import payment_record
 from scheduling.booking.protocol import SeriesProtocol
@@ -37,6 +38,7 @@ class ConsoleClinic:
     patient_user: User  # the login of clinic.patient
     invoice: Invoice  # issued to clinic.patient, partly paid
     payment: Payment
+    export: ExportJob  # the accountant's, not yet run
 
     def user(self, role: str) -> User:
         if role == Role.PATIENT:
@@ -69,8 +71,10 @@ def _console_clinic() -> ConsoleClinic:
     )  # fmt: skip
     invoice = invoice_issue(actor=clinic.accountant, invoice=draft)
     payment = payment_record(actor=clinic.reception, invoice=invoice, amount=Decimal("50.00"), method="card")
+    export = export_request(actor=clinic.accountant, spec=ExportSpec(kind="invoices", format="csv", date_from=TODAY,
+                                                                     date_to=TODAY), ip=None)  # fmt: skip
     return ConsoleClinic(clinic=clinic, visit=visit, series=series, patient_user=patient_user, invoice=invoice,
-                         payment=payment)  # fmt: skip
+                         payment=payment, export=export)  # fmt: skip
 
 
 def signed_in(user: Any) -> Client:

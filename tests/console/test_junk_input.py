@@ -14,15 +14,17 @@ def _paths(c: ConsoleClinic) -> list[str]:
     return [
         "/console/day/", f"/console/visits/{visit}/", f"/console/visits/{visit}/reschedule/",
         "/console/series/new/", f"/console/series/{series}/", "/console/patients/", "/console/patients/search/",
-        f"/console/patients/{patient}/",
+        f"/console/patients/{patient}/", "/console/billing/", f"/console/billing/invoices/{c.invoice.public_id}/",
+        "/console/billing/to-bill/", "/console/billing/exports/", f"/console/billing/exports/{c.export.public_id}/",
+        "/console/billing/reports/ar_aging/", "/console/billing/reports/revenue/",
     ]  # fmt: skip
 
 
 @pytest.mark.parametrize("junk", JUNK)
 def test_junk_query_parameters_never_answer_500(console_clinic: ConsoleClinic, junk: str) -> None:
-    client = signed_in(console_clinic.clinic.reception)
+    client = signed_in(console_clinic.clinic.admin)
     for path in _paths(console_clinic):
-        for name in ("date", "location", "patient", "q", "page"):
+        for name in ("date", "location", "patient", "q", "page", "status", "from", "to", "as_of", "number"):
             response = client.get(path, {name: junk})
             assert response.status_code < 500, (path, name, junk)
 
@@ -44,14 +46,31 @@ def test_junk_form_fields_never_answer_500(console_clinic: ConsoleClinic, junk: 
                         (f"/console/series/{c.series.public_id}/extend/", "time")):  # fmt: skip
         response = client.post(path, {"count": "1", field: junk})
         assert response.status_code < 500, (path, field, junk)
+    line = c.invoice.lines.get()
+    money_forms = {
+        f"/console/invoices/{c.invoice.public_id}/credit-notes/": {"reason": "x", f"credit-{line.public_id}": "1"},
+        f"/console/invoices/{c.invoice.public_id}/payments/": {"amount": "1.00", "method": "card"},
+        f"/console/payments/{c.payment.public_id}/refunds/": {"amount": "1.00", "reason": "x"},
+        "/console/billing/exports/": {"kind": "invoices", "format": "csv", "from": "2026-09-01", "to": "2026-09-30"},
+        "/console/billing/to-bill/": {"visit": str(c.visit.public_id)},
+    }
+    for path, form in money_forms.items():
+        for field in [*form, "amount", "idempotency_key", "location", "bom", "back"]:
+            response = client.post(path, {**form, field: junk})
+            assert response.status_code < 500, (path, field, junk)
 
 
 @pytest.mark.parametrize("junk", ["x", "0", "00000000-0000-0000-0000-000000000000", "a" * 300])
 def test_junk_ids_in_paths_are_404(console_clinic: ConsoleClinic, junk: str) -> None:
     client = signed_in(console_clinic.clinic.reception)
     for path in (f"/console/visits/{junk}/", f"/console/series/{junk}/", f"/console/patients/{junk}/",
-                 f"/console/visits/{junk}/reschedule/"):  # fmt: skip
+                 f"/console/visits/{junk}/reschedule/", f"/console/billing/invoices/{junk}/",
+                 f"/console/billing/reports/{junk}/"):  # fmt: skip
         assert client.get(path).status_code == 404, path
+    accountant = signed_in(console_clinic.clinic.accountant)
+    assert accountant.get(f"/console/billing/exports/{junk}/").status_code == 404
+    for path in (f"/console/invoices/{junk}/credit-notes/", f"/console/payments/{junk}/refunds/"):
+        assert accountant.post(path, {"amount": "1.00", "reason": "x"}).status_code == 404, path
     assert client.post(f"/console/visits/{console_clinic.visit.public_id}/{junk}/").status_code == 404
 
 

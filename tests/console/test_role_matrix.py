@@ -48,6 +48,20 @@ def _series_api(c: ConsoleClinic) -> dict[str, Any]:
             "time": "11:00"}  # fmt: skip
 
 
+def _money() -> dict[str, Any]:
+    return {"amount": "1.00", "reason": "x"}
+
+
+def _export_form() -> dict[str, Any]:
+    return {"kind": "invoices", "format": "csv", "from": "2026-10-01", "to": "2026-10-01"}
+
+
+def _report_pair(name: str) -> Pair:
+    api_path = f"/api/v1/reports/{name.replace('_', '-')}/?from=2026-10-01&to=2026-10-01"
+    return Pair(f"report:{name}", lambda c: ("get", f"/console/billing/reports/{name}/", {}),
+                lambda c: ("get", api_path, {}))  # fmt: skip
+
+
 def _transition_pair(action: str) -> Pair:
     def console(c: ConsoleClinic) -> tuple[str, str, dict[str, Any]]:
         return "post", f"/console/visits/{_visit(c)}/{action}/", {"reason": "Unwell"}
@@ -104,6 +118,30 @@ PAIRS = [
          lambda c: ("post", f"/api/v1/invoices/{c.invoice.public_id}/payments/", {"amount": "1.00", "method": "card"})),
     Pair("receipt-status", lambda c: ("get", f"/console/payments/{c.payment.public_id}/receipt/", {}),
          lambda c: ("get", f"/api/v1/payments/{c.payment.public_id}/", {})),
+    Pair("invoices", lambda c: ("get", "/console/billing/?status=issued", {}),
+         lambda c: ("get", "/api/v1/invoices/?status=issued", {})),
+    Pair("invoice", lambda c: ("get", f"/console/billing/invoices/{c.invoice.public_id}/", {}),
+         lambda c: ("get", f"/api/v1/invoices/{c.invoice.public_id}/", {})),
+    Pair("credit-note", lambda c: ("post", f"/console/invoices/{c.invoice.public_id}/credit-notes/", _money()),
+         lambda c: ("post", f"/api/v1/invoices/{c.invoice.public_id}/credit-notes/", _money())),
+    Pair("refund", lambda c: ("post", f"/console/payments/{c.payment.public_id}/refunds/", _money()),
+         lambda c: ("post", f"/api/v1/payments/{c.payment.public_id}/refunds/", _money())),
+    Pair("to-bill", lambda c: ("get", "/console/billing/to-bill/", {}),
+         lambda c: ("post", "/api/v1/invoices/", {"patient": str(c.clinic.patient.public_id),
+                                                  "location": str(c.clinic.location.public_id),
+                                                  "appointments": [_visit(c)]})),
+    Pair("to-bill:post", lambda c: ("post", "/console/billing/to-bill/", {"visit": _visit(c)}),
+         lambda c: ("post", "/api/v1/invoices/", {"patient": str(c.clinic.patient.public_id),
+                                                  "location": str(c.clinic.location.public_id),
+                                                  "appointments": [_visit(c)]})),
+    Pair("exports", lambda c: ("get", "/console/billing/exports/", {}), lambda c: ("get", "/api/v1/exports/", {})),
+    Pair("exports:start", lambda c: ("post", "/console/billing/exports/", _export_form()),
+         lambda c: ("post", "/api/v1/exports/", _export_form())),
+    Pair("export", lambda c: ("get", f"/console/billing/exports/{c.export.public_id}/", {}),
+         lambda c: ("get", f"/api/v1/exports/{c.export.public_id}/", {})),
+    Pair("reports", lambda c: ("get", "/console/billing/reports/", {}),
+         lambda c: ("get", "/api/v1/reports/daily-close/?from=2026-10-01&to=2026-10-01", {})),
+    *(_report_pair(name) for name in ("ar_aging", "revenue", "daily_close", "package_liability")),
     Pair("me", lambda c: ("get", "/console/me/", {}), lambda c: ("get", "/api/v1/appointments/", {})),
     Pair("my-visit", lambda c: ("get", f"/console/me/visits/{_visit(c)}/", {}),
          lambda c: ("get", f"/api/v1/appointments/{_visit(c)}/", {})),

@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from backend.models import AuditEvent
 from scheduling.models import Appointment, Clearance, Series
 from scheduling.services.appointments import appointment_book
 from tests.console.conftest import TODAY, ConsoleClinic, signed_in
@@ -151,3 +153,25 @@ def test_signed_out_visitors_are_sent_to_sign_in(console_clinic: ConsoleClinic, 
     response = client.get("/console/day/")
     assert response.status_code == 302
     assert response["Location"].startswith("/console/login/?next=")
+
+
+def test_check_in_without_a_clearance_takes_a_clinicians_recorded_override(console_clinic: ConsoleClinic) -> None:
+    c = console_clinic
+    Clearance.objects.filter(patient=c.clinic.patient).update(valid_until=TODAY - dt.timedelta(days=1))
+    path = f"/console/visits/{c.visit.public_id}/"
+    with time_machine.travel(ny(TODAY, 8, 30), tick=False):  # check-in is open
+        reception_panel = signed_in(c.clinic.reception).get(path).content.decode()
+        assert "No clearance covers this visit's day." in reception_panel
+        assert "Clearance override reason" not in reception_panel
+        refused = signed_in(c.clinic.reception).post(f"{path}check_in/")
+        assert refused.status_code == 422  # the API's status for not_cleared
+        assert "A clinician may override" in refused.content.decode()
+
+        admin = signed_in(c.clinic.admin)
+        assert "Clearance override reason (check in)" in admin.get(path).content.decode()
+        response = admin.post(f"{path}check_in/", {"clearance_override": "Cleared by phone with Dr. Chen"})
+        assert response.status_code in (200, 302)
+    c.visit.refresh_from_db()
+    assert c.visit.status == "checked_in"
+    override = AuditEvent.objects.get(action="clearance_override")
+    assert override.details["reason"] == "Cleared by phone with Dr. Chen"
