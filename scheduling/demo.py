@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from backend.errors import ApplicationError
 from backend.models import ClinicGroup, User
+from scheduling.demo_day import DAY_PATIENTS, seed_day
 from scheduling.models import (
     Clearance,
     ClearanceStatus,
@@ -64,7 +65,8 @@ def seed(*, password: str) -> str:
         group = _clinics()
         patients = _patients(group)
     booked = _bookings(group, patients)
-    return f"{GROUP_NAME}: 2 locations, {len(patients)} patients, {booked} appointments"
+    day = seed_day(group)
+    return f"{GROUP_NAME}: 2 locations, {len(patients) + len(DAY_PATIENTS)} patients, {booked + day} appointments"
 
 
 def _clinics() -> ClinicGroup:

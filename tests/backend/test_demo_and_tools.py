@@ -33,12 +33,14 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
     assert friday is not None
     assert friday.every_n_weeks == 2
     assert OpeningRule.objects.filter(weekday__in=[0, 1, 2, 3]).count() == 8
-    assert Appointment.objects.count() == 3 + 6  # three single visits and the induction template's six
-    series = Series.objects.get()
+    first_four = Patient.objects.filter(first_name__in=["Alex", "Jamie", "Taylor", "Morgan"])
+    # three single visits and the induction template's six, besides the clinic day (tested below)
+    assert Appointment.objects.filter(patient__in=first_four).count() == 3 + 6
+    series = Series.objects.get(patient__first_name="Jamie")
     assert (series.count, series.within_days, series.min_gap_hours) == (6, 21, 48)
     assert [a.status for a in series.appointments.order_by("start")][:2] == ["confirmed", "scheduled"]
     patients = list(Patient.objects.all())
-    assert len({p.phone for p in patients}) == len({p.email for p in patients}) == len(patients) == 4
+    assert len({p.phone for p in patients}) == len({p.email for p in patients}) == len(patients) == 12
     for service in ServiceType.objects.all():  # each one billed as it is priced
         lines = FeeScheduleItem.objects.filter(service_type=service)
         assert lines.exists(), service.code
@@ -116,5 +118,43 @@ def test_the_demo_series_is_booked_whichever_week_it_is_loaded(today: str) -> No
     with time_machine.travel(dt.datetime.fromisoformat(f"{today}T12:00:00+00:00"), tick=False):
         call_command("seed_demo", "--password", "demo-pass-2026")
 
-    series = Series.objects.get()
+    series = Series.objects.get(patient__first_name="Jamie")
     assert series.appointments.count() == 6
+
+
+def _board_statuses(location: Location, day: dt.date) -> list[str]:
+    start = dt.datetime.combine(day, dt.time(0), location.zone)
+    visits = Appointment.objects.filter(location=location, start__gte=start, start__lt=start + dt.timedelta(days=1))
+    return list(visits.order_by("start").values_list("status", flat=True))
+
+
+@pytest.mark.django_db
+def test_the_demo_fills_the_rest_of_today_and_the_next_open_day_like_a_clinic_day() -> None:
+    # Thursday 1 October 2026, 08:00 in Boston; Friday the 2nd is a closed alternate Friday
+    with time_machine.travel(dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        call_command("seed_demo", "--password", "demo-pass-2026")
+    boston = Location.objects.get(name__endswith="Boston")
+
+    today = _board_statuses(boston, dt.date(2026, 10, 1))
+    assert {"in_progress", "checked_in", "confirmed", "scheduled", "cancelled"} <= set(today)
+    assert Appointment.objects.filter(location=boston, status="cancelled", cancelled_late=True).exists()
+    assert _board_statuses(boston, dt.date(2026, 10, 2)) == []  # closed
+    monday = dt.date(2026, 10, 5)
+    next_day = _board_statuses(boston, monday)
+    assert len(next_day) >= 12
+    assert {"confirmed", "scheduled"} <= set(next_day)
+    kap = Appointment.objects.get(location=boston, service_type__code="kap")
+    assert sorted(kap.staff_assignments.values_list("role", flat=True)) == ["physician", "therapist"]
+    starting = Series.objects.filter(location=boston, appointments__start__date=monday).distinct()
+    assert starting.count() >= 2
+    assert all(series.appointments.count() == 6 for series in starting)
+
+
+@pytest.mark.django_db
+def test_the_demo_loaded_after_closing_leaves_today_empty_and_fills_the_next_open_day() -> None:
+    with time_machine.travel(dt.datetime(2026, 10, 5, 23, 30, tzinfo=dt.UTC), tick=False):  # Monday 19:30 in Boston
+        call_command("seed_demo", "--password", "demo-pass-2026")
+    boston = Location.objects.get(name__endswith="Boston")
+
+    assert _board_statuses(boston, dt.date(2026, 10, 5)) == []
+    assert len(_board_statuses(boston, dt.date(2026, 10, 6))) >= 12
