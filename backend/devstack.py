@@ -73,6 +73,7 @@ def _banner(port: str, env: dict[str, str]) -> str:
     logins = "\n".join(f"    {user:<11} / {DEMO_PASSWORD}   {role}" for user, role in DEMO_LOGINS)
     return f"""
   Ketamine clinic backend is starting
+    Console      {base}/console/      (the staff's and patients' screens)
     API          {base}/api/v1/
     API docs     {base}/api/docs/      (OpenAPI schema: {base}/api/schema/)
     Admin        {base}/admin/

@@ -36,6 +36,9 @@ DAY_PATIENTS = [  # Boston patients of the demo day, each cleared for infusions
     ("Avery", "Santos", date(1983, 6, 8)), ("Quinn", "Walsh", date(1995, 2, 14)),
     ("Drew", "Okafor", date(1971, 8, 27)), ("Reese", "Novak", date(1988, 12, 3)),
     ("Skyler", "Banerjee", date(1999, 5, 30)), ("Emerson", "Costa", date(1964, 10, 11)),
+    ("Parker", "Ivanova", date(1981, 1, 23)), ("Rowan", "Mensah", date(1993, 9, 9)),
+    ("Hayden", "Lindqvist", date(1977, 4, 16)), ("Sage", "Moreau", date(1986, 7, 4)),
+    ("Kendall", "Takahashi", date(1969, 3, 28)), ("Blake", "Oduya", date(1991, 11, 2)),
 ]  # fmt: skip
 TODAY_STATUSES = ("in_progress", "checked_in", "confirmed", "cancelled", "scheduled", "confirmed")
 NEXT_DAY_INFUSIONS = [time(8, 0), time(8, 30), time(9, 15), time(10, 0), time(10, 45), time(11, 30), time(13, 0),
@@ -55,8 +58,8 @@ def seed_day(group: ClinicGroup) -> int:
     day = _next_open_day(boston, services["consultation"])
     if day is None:
         return booked
-    booked += _full_day(boston, day, services, patients)
-    return booked + _two_series(group, boston, day, patients[-2:])
+    booked += _full_day(boston, day, services, patients[:12])
+    return booked + _two_series(group, boston, day, patients[12:14])
 
 
 def _day_patients(group: ClinicGroup) -> list[Patient]:
@@ -95,16 +98,16 @@ def _move_to(visit: Appointment, status: str) -> None:
 
 
 def _rest_of_today(location: Location, infusion: ServiceType, patients: list[Patient]) -> int:
-    """From the next quarter hour after now until closing, an infusion every half hour."""
+    """From the next quarter hour after now until closing, an infusion every 45 minutes, one per patient."""
     now = timezone.now()
     start = (now + timedelta(minutes=25)).replace(second=0, microsecond=0)
     start -= timedelta(minutes=start.minute % 15)
     today = timezone.localdate(timezone=location.zone)
     booked = 0
-    for patient in patients[:6]:
+    for patient in patients[:8]:
         while start.astimezone(location.zone).date() == today:
             visit = _book(location, infusion, patient, start)
-            start += timedelta(minutes=30)
+            start += timedelta(minutes=45)
             if visit is not None:
                 _move_to(visit, TODAY_STATUSES[booked % len(TODAY_STATUSES)])
                 booked += 1
@@ -126,13 +129,14 @@ def _next_open_day(location: Location, probe: ServiceType) -> date | None:
 
 
 def _full_day(location: Location, day: date, services: dict[str, ServiceType], patients: list[Patient]) -> int:
+    """Nine infusions, a KAP session (physician and therapist), a consultation and an integration session."""
     at = lambda hour: to_utc(day, hour, location.zone)  # noqa: E731 - local time of that day
     visits = [_book(location, services["infusion-40"], patient, at(moment))
-              for patient, moment in zip(patients[:6] + patients[:3], NEXT_DAY_INFUSIONS, strict=False)]  # fmt: skip
+              for patient, moment in zip(patients[:9], NEXT_DAY_INFUSIONS, strict=True)]  # fmt: skip
     visits += [
-        _book(location, services["kap"], patients[6], at(time(9, 0))),
-        _book(location, services["consultation"], patients[7], at(time(10, 30))),
-        _book(location, services["integration"], patients[0], at(time(14, 0))),
+        _book(location, services["kap"], patients[9], at(time(9, 0))),
+        _book(location, services["consultation"], patients[10], at(time(11, 45))),
+        _book(location, services["integration"], patients[11], at(time(14, 0))),
     ]
     placed = [visit for visit in visits if visit is not None]
     for index, visit in enumerate(placed):

@@ -40,7 +40,7 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
     assert (series.count, series.within_days, series.min_gap_hours) == (6, 21, 48)
     assert [a.status for a in series.appointments.order_by("start")][:2] == ["confirmed", "scheduled"]
     patients = list(Patient.objects.all())
-    assert len({p.phone for p in patients}) == len({p.email for p in patients}) == len(patients) == 12
+    assert len({p.phone for p in patients}) == len({p.email for p in patients}) == len(patients) == 18
     for service in ServiceType.objects.all():  # each one billed as it is priced
         lines = FeeScheduleItem.objects.filter(service_type=service)
         assert lines.exists(), service.code
@@ -141,8 +141,11 @@ def test_the_demo_fills_the_rest_of_today_and_the_next_open_day_like_a_clinic_da
     assert _board_statuses(boston, dt.date(2026, 10, 2)) == []  # closed
     monday = dt.date(2026, 10, 5)
     next_day = _board_statuses(boston, monday)
-    assert len(next_day) >= 12
+    assert len(next_day) >= 14
     assert {"confirmed", "scheduled"} <= set(next_day)
+    services = set(Appointment.objects.filter(location=boston, start__date=monday).values_list("service_type__code",
+                                                                                              flat=True))  # fmt: skip
+    assert services == {"infusion-40", "kap", "consultation", "integration"}
     kap = Appointment.objects.get(location=boston, service_type__code="kap")
     assert sorted(kap.staff_assignments.values_list("role", flat=True)) == ["physician", "therapist"]
     starting = Series.objects.filter(location=boston, appointments__start__date=monday).distinct()
