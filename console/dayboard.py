@@ -21,16 +21,23 @@ from scheduling.models import Appointment, AppointmentStatus, Location
 from scheduling.time import Interval, merge_intervals
 
 DEFAULT_HOURS = (time(8), time(18))  # the span drawn for a day the location is closed
+BOARD_FIELDS = (  # what a block shows: the rest of each row is left in the database
+    "public_id", "status", "start", "end", "hold_until", "cancelled_late", "resource", "location", "patient",
+    "service_type", "series", "patient__first_name", "patient__last_name", "service_type__name",
+    "resource__name", "resource__kind", "location__timezone", "series__public_id",
+)  # fmt: skip
 
 
 @dataclass
 class Block:
     appointment: Appointment
-    left: float  # percent of the day's span
-    width: float
-    recovery: float  # percent of the block's own width that is recovery (the hold after the visit)
-    label: str
-    url: str  # the visit's panel
+    left: str  # percent of the day's span, written for CSS (the template prints it as it is)
+    width: str
+    recovery: str  # percent of the block's own width that is recovery (the hold after the visit)
+    label: str  # "09:00 Alex Rivera"
+    status: str
+    detail: str  # the service, and in a chair or room lane the status
+    url: str  # the visit's panel ("" in a staff lane, which links nothing)
 
 
 @dataclass
@@ -38,7 +45,7 @@ class Lane:
     name: str
     kind: str  # "chair", "room" or "staff"
     blocks: list[Block] = field(default_factory=list)
-    closed: list[tuple[float, float]] = field(default_factory=list)  # (left, width) greyed: shut or off shift
+    closed: list[tuple[str, str]] = field(default_factory=list)  # (left, width) greyed: shut or off shift
 
 
 @dataclass
@@ -48,7 +55,7 @@ class DayBoard:
     start: datetime
     end: datetime
     is_closed: bool
-    hours: list[tuple[str, float]]  # ("09:00", left %)
+    hours: list[tuple[str, str]]  # ("09:00", left %)
     lanes: list[Lane]
     cancelled: list[Appointment]
 
@@ -92,16 +99,21 @@ def _add_hour(instant: datetime) -> datetime:
     return (instant.astimezone(UTC) + timedelta(hours=1)).astimezone(instant.tzinfo)
 
 
+def _css(percent: float) -> str:
+    """A percentage as CSS takes it: plain digits, three decimals at most (no locale formatting)."""
+    return f"{percent:.3f}".rstrip("0").rstrip(".")
+
+
 class _Scale:
     def __init__(self, start: datetime, end: datetime) -> None:
         self.start, self.seconds = start, (end - start).total_seconds()
 
     def at(self, instant: datetime) -> float:
-        return round(min(max((instant - self.start).total_seconds() / self.seconds, 0.0), 1.0) * 100, 3)
+        return min(max((instant - self.start).total_seconds() / self.seconds, 0.0), 1.0) * 100
 
-    def segment(self, start: datetime, end: datetime) -> tuple[float, float]:
+    def segment(self, start: datetime, end: datetime) -> tuple[str, str]:
         left = self.at(start)
-        return left, round(self.at(end) - left, 3)
+        return _css(left), _css(self.at(end) - left)
 
 
 def _gaps(span: Interval, covered: list[Interval]) -> list[Interval]:
@@ -116,14 +128,17 @@ def _gaps(span: Interval, covered: list[Interval]) -> list[Interval]:
     return [gap for gap in gaps if gap[0] < gap[1]]
 
 
-def _block(visit: Appointment, start: datetime, end: datetime, hold_until: datetime, scale: _Scale) -> Block:
+def _block(
+    visit: Appointment, start: datetime, end: datetime, hold_until: datetime, scale: _Scale, *, url: str
+) -> Block:
     left, width = scale.segment(start, hold_until)
     held = (hold_until - start).total_seconds()
-    recovery = round((hold_until - end).total_seconds() / held * 100, 3) if held > 0 else 0.0
+    recovery = (hold_until - end).total_seconds() / held * 100 if held > 0 else 0.0
     local = visit.start.astimezone(visit.location.zone)
     label = f"{local:%H:%M} {visit.patient.first_name} {visit.patient.last_name}"
-    url = reverse("console:visit", args=[visit.public_id])
-    return Block(appointment=visit, left=left, width=width, recovery=max(recovery, 0.0), label=label, url=url)
+    detail = f"{visit.service_type.name} · {visit.get_status_display()}" if url else visit.service_type.name
+    return Block(appointment=visit, left=left, width=width, recovery=_css(max(recovery, 0.0)), label=label,
+                 status=visit.status, detail=detail, url=url)  # fmt: skip
 
 
 def day_board(user: Any, location: Location, day: date) -> DayBoard:
@@ -134,6 +149,7 @@ def day_board(user: Any, location: Location, day: date) -> DayBoard:
     visits = list(
         selectors.appointments_for(user)
         .filter(location=location, start__lt=day_end, hold_until__gt=day_start)
+        .only(*BOARD_FIELDS)
         .order_by("start", "pk")
     )
     cancelled = [visit for visit in visits if visit.status == AppointmentStatus.CANCELLED]
@@ -143,6 +159,7 @@ def day_board(user: Any, location: Location, day: date) -> DayBoard:
     scale = _Scale(*span)
     shut = [scale.segment(*gap) for gap in _gaps(span, merge_intervals(open_intervals))]
 
+    panel_url = reverse("console:visit", args=["-id-"])  # reversed once, filled per visit
     lanes_by_resource: dict[int, Lane] = {}
     for resource in setup.resources:
         lanes_by_resource[resource.pk] = Lane(name=resource.name, kind=resource.kind, closed=list(shut))
@@ -156,19 +173,20 @@ def day_board(user: Any, location: Location, day: date) -> DayBoard:
         lane = lanes_by_resource.get(visit.resource_id)
         if lane is None:  # a chair since retired still shows what it held
             lane = lanes_by_resource[visit.resource_id] = Lane(name=visit.resource.name, kind=visit.resource.kind)
-        lane.blocks.append(_block(visit, visit.start, visit.end, visit.hold_until, scale))
+        url = panel_url.replace("-id-", str(visit.public_id))
+        lane.blocks.append(_block(visit, visit.start, visit.end, visit.hold_until, scale, url=url))
         for part in visit.staff_assignments.all():
             staff_lane = staff_lanes.get(part.staff_id)
             if staff_lane is None:
                 staff_lane = staff_lanes[part.staff_id] = Lane(
-                    name=part.staff.name, kind="staff", closed=[(0.0, 100.0)]
+                    name=part.staff.name, kind="staff", closed=[("0", "100")]
                 )
-            staff_lane.blocks.append(_block(visit, part.start, part.end, part.end, scale))
+            staff_lane.blocks.append(_block(visit, part.start, part.end, part.end, scale, url=""))
 
     hours = []
     cursor = span[0]
     while cursor < span[1]:
-        hours.append((f"{cursor:%H:%M}", scale.at(cursor)))
+        hours.append((f"{cursor:%H:%M}", _css(scale.at(cursor))))
         cursor = _add_hour(cursor)
     return DayBoard(
         location=location, day=day, start=span[0], end=span[1], is_closed=not open_intervals, hours=hours,
