@@ -95,8 +95,19 @@ def _charts(report: Report) -> list[BarChart]:
     if report.name == "revenue":
         for row in report.rows:
             sums[row["currency"]][row["month"]] += row["net"]
-        return [bar_chart(f"Net revenue by month ({currency})", sorted(by.items())) for currency, by in sums.items()]
+        months = _months(report.parameters["from"], report.parameters["to"])
+        return [bar_chart(f"Net revenue by month ({currency})", [(month, by[month]) for month in months])
+                for currency, by in sums.items()]  # fmt: skip
     return []
+
+
+def _months(first: date, last: date) -> list[str]:
+    """Every month of the range as the report names them ("2026-10"), a month without revenue included."""
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _defaults(page: ReportPage) -> dict[str, str]:

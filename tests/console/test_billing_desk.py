@@ -149,7 +149,10 @@ def test_reports_draw_their_charts_and_are_audited_like_the_api(console_clinic: 
     revenue = client.get("/console/billing/reports/revenue/").content.decode()
     assert "Net revenue by month (USD)" in revenue
     assert "2026-10" in revenue
-    assert AuditEvent.objects.filter(actor=c.clinic.accountant, action="report").count() == 2
+    # every month of the range is a bar, those without revenue at zero
+    twelve = client.get("/console/billing/reports/revenue/", {"from": "2025-11-01", "to": "2026-10-31"})
+    assert twelve.content.decode().count('class="label">20') == 12
+    assert AuditEvent.objects.filter(actor=c.clinic.accountant, action="report").count() == 3  # one per report shown
     # reception reads the daily close only, as the API allows
     reception = signed_in(c.clinic.reception)
     assert reception.get("/console/billing/reports/")["Location"] == "/console/billing/reports/daily_close/"
