@@ -207,6 +207,7 @@ THROTTLE_RATES = {
     "login_username": os.environ.get("THROTTLE_LOGIN_USERNAME", "5/min"),
     "booking": os.environ.get("THROTTLE_BOOKING", "120/min"),
     "exports": os.environ.get("THROTTLE_EXPORTS", "20/min"),
+    "document_email": os.environ.get("THROTTLE_DOCUMENT_EMAIL", "10/hour"),
 }
 AUTH_TOKEN_TTL_HOURS = int(os.environ.get("AUTH_TOKEN_TTL_HOURS", "12"))
 

@@ -136,6 +136,12 @@ class BookingThrottle(PerUserThrottle):
         return request.method not in ("GET", "HEAD", "OPTIONS")
 
 
+class DocumentEmailThrottle(PerUserThrottle):
+    """Asking for a document to be emailed (each request sends a message to the patient)."""
+
+    scope = "document_email"
+
+
 class ExportThrottle(PerUserThrottle):
     """Starting an export job or a direct download."""
 

@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from billing.api.documents import SuperbillView
+from billing.api.documents import SuperbillEmailView, SuperbillView
 from billing.api.exports import ExportViewSet
 from billing.api.invoices import InvoiceViewSet
 from billing.api.payments import PaymentViewSet, RefundReceiptView
@@ -23,6 +23,7 @@ router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<uuid:id>/superbill/", SuperbillView.as_view(), name="patient-superbill"),
+    path("patients/<uuid:id>/superbill/email/", SuperbillEmailView.as_view(), name="patient-superbill-email"),
     path("refunds/<uuid:id>/receipt/", RefundReceiptView.as_view(), name="refund-receipt"),
     path("locations/<uuid:id>/billing-policy/", BillingPolicyView.as_view(), name="location-billing-policy"),
     path("reports/revenue/", RevenueReportView.as_view(), name="report-revenue"),

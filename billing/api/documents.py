@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseBase
@@ -16,10 +17,11 @@ from rest_framework.views import APIView
 
 from backend.errors import ApplicationError
 from backend.permissions import acting_user
+from backend.throttling import DocumentEmailThrottle
 from billing.api.ranges import DateRange
 from billing.models import Document, DocumentStatus
 from billing.permissions import ReadBilling
-from billing.services.documents import superbill_request
+from billing.services.documents import document_email_request, superbill_request
 from scheduling.selectors import patients_for
 
 RETRY_AFTER_SECONDS = 2
@@ -77,11 +79,31 @@ class SuperbillView(APIView):
         responses=PDF_RESPONSES,
     )
     def get(self, request: Request, id: str) -> HttpResponseBase:
-        query = DateRange(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        patient = get_object_or_404(patients_for(request.user), public_id=id)
-        document = superbill_request(
-            patient=patient, start=query.validated_data["from"], end=query.validated_data["to"],
-            actor=acting_user(request),
-        )  # fmt: skip
-        return document_response(document)
+        return document_response(_superbill(request, id, request.query_params))
+
+
+def _superbill(request: Request, patient_id: str, data: Any) -> Document:
+    query = DateRange(data=data)
+    query.is_valid(raise_exception=True)
+    patient = get_object_or_404(patients_for(request.user), public_id=patient_id)
+    return superbill_request(patient=patient, start=query.validated_data["from"], end=query.validated_data["to"],
+                             actor=acting_user(request))  # fmt: skip
+
+
+class DocumentEmailOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    kind = serializers.CharField()
+    status = serializers.CharField(help_text="The PDF's rendering")
+    email_status = serializers.CharField(help_text="pending until the worker has sent it, then sent")
+
+
+class SuperbillEmailView(APIView):
+    """Email the superbill for a date range to the patient (reading it never does); limited per user."""
+
+    permission_classes = (ReadBilling,)
+    throttle_classes = (DocumentEmailThrottle,)
+
+    @extend_schema(request=DateRange, responses={202: DocumentEmailOutput})
+    def post(self, request: Request, id: str) -> Response:
+        document = document_email_request(document=_superbill(request, id, request.data))
+        return Response(DocumentEmailOutput(document).data, status=status.HTTP_202_ACCEPTED)

@@ -21,20 +21,25 @@ from billing.documents import (
     superbill_payload,
 )
 from billing.errors import NotBillable
-from billing.models import Document, DocumentKind, EmailStatus, Invoice, Payment, Refund
+from billing.models import Document, DocumentKind, DocumentStatus, EmailStatus, Invoice, Payment, Refund
 from scheduling.models import Patient
 
 RENDER_TASK = "worker.tasks.documents.document_render_task"
+EMAIL_TASK = "worker.tasks.documents.document_email_task"
 
 
-def _email_status(patient: Patient) -> str:
-    return EmailStatus.PENDING if patient.email_consent and patient.email else EmailStatus.NOT_WANTED
+def _may_email(patient: Patient) -> bool:
+    return bool(patient.email_consent and patient.email)
 
 
-def _create(kind: str, patient: Patient, payload: dict[str, Any], actor: User | None, **subject: Any) -> Document:
+def _create(
+    kind: str, patient: Patient, payload: dict[str, Any], actor: User | None, *, email: bool = True, **subject: Any
+) -> Document:
+    """The document row; ``email``: mail it to the patient once rendered (when they consented and have an address)."""
+    wanted = email and _may_email(patient)
     document = Document.objects.create(
         kind=kind, patient=patient, payload=payload, payload_digest=digest(payload),
-        email_status=_email_status(patient), requested_by=actor, **subject,
+        email_status=EmailStatus.PENDING if wanted else EmailStatus.NOT_WANTED, requested_by=actor, **subject,
     )  # fmt: skip
     enqueue_on_commit(RENDER_TASK, document.pk, queue="documents")
     return document
@@ -54,7 +59,10 @@ def invoice_document_request(*, invoice: Invoice, actor: User | None) -> Documen
 
 
 def superbill_request(*, patient: Patient, start: date, end: date, actor: User | None) -> Document:
-    """The superbill for the period as the records stand now: the same row while nothing changes."""
+    """The superbill for the period as the records stand now: the same row while nothing changes.
+
+    Reading a superbill never emails it (``document_email_request`` does, when asked).
+    """
     if end < start:
         raise NotBillable("The period ends before it starts.", errors={"to": ["Must be on or after from."]})
     payload = superbill_payload(patient=patient, start=start, end=end)
@@ -67,9 +75,28 @@ def superbill_request(*, patient: Patient, start: date, end: date, actor: User |
         return existing
     try:
         with transaction.atomic():
-            return _create(DocumentKind.SUPERBILL, patient, payload, actor, period_start=start, period_end=end)
+            return _create(DocumentKind.SUPERBILL, patient, payload, actor, email=False, period_start=start,
+                           period_end=end)  # fmt: skip
     except IntegrityError:  # the same superbill was asked for at the same moment
         return Document.objects.get(**lookup)
+
+
+@transaction.atomic(durable=True)
+def document_email_request(*, document: Document) -> Document:
+    """Email the document to its patient (again): once it is rendered, or now if it is.
+
+    Refused (422 ``not_billable``) when the patient has no address or did not consent to email.
+    """
+    document = Document.objects.select_for_update().select_related("patient").get(pk=document.pk)
+    if not _may_email(document.patient):
+        raise NotBillable("The patient has no email address or did not agree to email; download the PDF instead.")
+    if document.email_status in (EmailStatus.PENDING, EmailStatus.SENDING):
+        return document  # on its way already
+    document.email_status = EmailStatus.PENDING
+    document.save(update_fields=["email_status", "updated_at"])
+    if document.status == DocumentStatus.DONE:  # else the worker mails it when it has rendered it
+        enqueue_on_commit(EMAIL_TASK, document.pk, queue="documents")
+    return document
 
 
 @transaction.atomic(durable=True)

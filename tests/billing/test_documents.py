@@ -14,8 +14,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 from pytest_django import Settings as DjangoSettings
 
+from backend.roles import Role
 from billing.models import Document, DocumentKind, DocumentStatus, EmailStatus
 from tests.billing.conftest import MONDAY, completed_visit, issued_invoice, pay
+from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic
 from tests.worker.test_content_and_links import DENY
 from worker.documents import document_email, document_render, documents_sweep
@@ -159,3 +161,58 @@ def test_the_sweep_requeues_lost_and_stuck_documents(billing_clinic: Clinic, set
     assert count == 1
     assert rendered == [document.pk]
     assert Document.objects.get(pk=document.pk).status == DocumentStatus.QUEUED
+
+
+def test_reading_a_superbill_never_emails_it_and_asking_by_post_does_once_per_request(
+    billing_clinic: Clinic, media: Path, settings: DjangoSettings
+) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+    pay(clinic.client(clinic.reception), invoice, "450.00")
+    client = clinic.client(clinic.reception)
+    period = {"from": "2026-10-01", "to": "2026-10-31"}
+    base = f"/api/v1/patients/{clinic.patient.public_id}/superbill/"
+
+    assert client.get(base, period).status_code == 202
+    document = Document.objects.get(kind=DocumentKind.SUPERBILL)
+    assert document.email_status == EmailStatus.NOT_WANTED
+    document_render(document_id=document.pk)
+    mail.outbox.clear()
+    assert document_email(document_id=document.pk) == "not-claimed"
+    assert client.get(base, period).status_code == 200
+    assert mail.outbox == []
+
+    asked = client.post(f"{base}email/", period, format="json")
+    assert asked.status_code == 202, asked.json()
+    assert asked.json()["email_status"] == "pending"
+    assert document_email(document_id=document.pk) == "sent"
+    [message] = mail.outbox
+    assert message.to == [clinic.patient.email]
+    assert Document.objects.filter(kind=DocumentKind.SUPERBILL).count() == 1  # the same document, mailed
+
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "document_email": "1/min"}
+    assert client.post(f"{base}email/", period, format="json").status_code == 429
+
+
+def test_a_superbill_is_not_emailed_without_consent_or_for_a_period_with_nothing_billed(billing_clinic: Clinic) -> None:
+    clinic = billing_clinic
+    issued_invoice(clinic)
+    period = {"from": "2026-10-01", "to": "2026-10-31"}
+    clinic.patient.email_consent = False
+    clinic.patient.save(update_fields=["email_consent"])
+    refused = clinic.client(clinic.reception).post(
+        f"/api/v1/patients/{clinic.patient.public_id}/superbill/email/", period, format="json"
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "not_billable"
+    other = clinic.client(clinic.reception).post(
+        f"/api/v1/patients/{clinic.patient2.public_id}/superbill/email/", period, format="json"
+    )
+    assert other.status_code == 422  # nothing billed for that patient: no superbill to send
+    intruder = UserFactory(roles=[Role.PATIENT])
+    clinic.patient2.user = intruder
+    clinic.patient2.save(update_fields=["user"])
+    stranger = clinic.client(intruder).post(
+        f"/api/v1/patients/{clinic.patient.public_id}/superbill/email/", period, format="json"
+    )
+    assert stranger.status_code == 404  # another patient's superbill is not found, let alone sent

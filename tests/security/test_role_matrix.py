@@ -95,7 +95,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("payment-detail", "GET"): BILLING_READERS, ("payment-receipt", "GET"): BILLING_READERS,
     ("payment-refunds", "POST"): ACCOUNTING,
     ("refund-receipt", "GET"): BILLING_READERS,
-    ("patient-superbill", "GET"): BILLING_READERS,
+    ("patient-superbill", "GET"): BILLING_READERS, ("patient-superbill-email", "POST"): BILLING_READERS,
     ("location-billing-policy", "GET"): BILLING_STAFF, ("location-billing-policy", "PUT"): ONLY_ADMIN,
     **_setup("fee-schedule-list", "fee-schedule-detail", BILLING_SETUP),
     **_setup("package-list", "package-detail", BILLING_SETUP),
@@ -173,6 +173,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "location-opening-hours": {"id": clinic.location.public_id}, "staff-shifts": {"id": clinic.nurse.public_id},
         "location-billing-policy": {"id": clinic.location.public_id},
         "patient-superbill": {"id": clinic.patient.public_id}, "refund-receipt": {"id": records.refund.public_id},
+        "patient-superbill-email": {"id": clinic.patient.public_id},
         "fee-schedule-detail": {"pk": ids["fee-schedule"]},
     }  # fmt: skip
     for name, _method in EXPECTED:
