@@ -30,7 +30,6 @@ BOARD_FIELDS = (  # what a block shows: the rest of each row is left in the data
 
 @dataclass
 class Block:
-    appointment: Appointment
     left: str  # percent of the day's span, written for CSS (the template prints it as it is)
     width: str
     recovery: str  # percent of the block's own width that is recovery (the hold after the visit)
@@ -137,7 +136,7 @@ def _block(
     local = visit.start.astimezone(visit.location.zone)
     label = f"{local:%H:%M} {visit.patient.first_name} {visit.patient.last_name}"
     detail = f"{visit.service_type.name} · {visit.get_status_display()}" if url else visit.service_type.name
-    return Block(appointment=visit, left=left, width=width, recovery=_css(max(recovery, 0.0)), label=label,
+    return Block(left=left, width=width, recovery=_css(max(recovery, 0.0)), label=label,
                  status=visit.status, detail=detail, url=url)  # fmt: skip
 
 

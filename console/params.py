@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, QueryDict
+from django.http import Http404, HttpRequest, QueryDict
 from rest_framework import serializers
 
 from backend.errors import ApplicationError, ValidationFailed
@@ -80,6 +80,14 @@ def by_public_id(queryset: QuerySet[M], value: str | None) -> M | None:
     except ValueError:
         return None
     return queryset.filter(public_id=public_id).first()
+
+
+def found_or_404(queryset: QuerySet[M], value: str | None, what: str) -> M:
+    """``by_public_id``, or a 404 ("No such <what>.") when the user may not see such a row."""
+    row = by_public_id(queryset, value)
+    if row is None:
+        raise Http404(f"No such {what}.")
+    return row
 
 
 def once_per_form(request: HttpRequest, user: User, scope: str, perform: Callable[[], tuple[int, Any]]) -> Any:

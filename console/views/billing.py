@@ -24,12 +24,19 @@ from backend.errors import ApplicationError, ValidationFailed
 from billing import selectors as billing
 from billing.api.invoices import CreditNoteInput, InvoiceFilter
 from billing.api.payments import RefundInput
-from billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+from billing.models import Invoice, InvoiceStatus, PaymentMethod
 from billing.services.credit_notes import credit_note_issue
 from billing.services.invoices import invoice_create_for_appointments
 from billing.services.payments import refund_record
 from console.access import actor, allowed, console_page
-from console.params import by_public_id, error_messages, form_data, once_per_form, parse_optional_day, validated
+from console.params import (
+    error_messages,
+    form_data,
+    found_or_404,
+    once_per_form,
+    parse_optional_day,
+    validated,
+)
 from console.views.patients import patient_matches
 from scheduling import selectors
 from scheduling.models import Location
@@ -82,13 +89,6 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "console/invoices.html", context)
 
 
-def _invoice(request: HttpRequest, invoice_id: str) -> Invoice:
-    invoice = by_public_id(billing.invoices_for(request.user), invoice_id)
-    if invoice is None:
-        raise Http404("No such invoice.")
-    return invoice
-
-
 def invoice_page(request: HttpRequest, invoice: Invoice, status: int = 200, **extra: Any) -> HttpResponse:
     """An invoice with its lines, credit notes, payments and refunds, and what the user may do with it."""
     user = request.user
@@ -108,14 +108,15 @@ def invoice_page(request: HttpRequest, invoice: Invoice, status: int = 200, **ex
 
 @console_page("billing")
 def invoice(request: HttpRequest, invoice_id: str) -> HttpResponse:
-    return invoice_page(request, _invoice(request, invoice_id))
+    return invoice_page(request, found_or_404(billing.invoices_for(request.user), invoice_id, "invoice"))
 
 
 def _credit_note_data(post: QueryDict) -> dict[str, Any]:
     """The form as CreditNoteInput reads JSON: ``credit-<line id>`` quantities become ``lines``."""
-    data: dict[str, Any] = {key: value for key, value in form_data(post).items() if not key.startswith("credit-")}
+    given = form_data(post)
+    data: dict[str, Any] = {key: value for key, value in given.items() if not key.startswith("credit-")}
     lines = [{"line": key.removeprefix("credit-"), "quantity": value}
-             for key, value in form_data(post).items() if key.startswith("credit-")]  # fmt: skip
+             for key, value in given.items() if key.startswith("credit-")]  # fmt: skip
     if lines:
         data["lines"] = lines
     return data
@@ -124,7 +125,7 @@ def _credit_note_data(post: QueryDict) -> dict[str, Any]:
 @require_POST
 @console_page("write_invoices")
 def credit_note(request: HttpRequest, invoice_id: str) -> HttpResponse:
-    found = _invoice(request, invoice_id)
+    found = found_or_404(billing.invoices_for(request.user), invoice_id, "invoice")
     try:
         values = validated(CreditNoteInput(data=_credit_note_data(request.POST)))
         specs = CreditNoteInput.line_specs(found, values.get("lines", []))
@@ -146,8 +147,8 @@ def credit_note(request: HttpRequest, invoice_id: str) -> HttpResponse:
 @require_POST
 @console_page("refund")
 def refund(request: HttpRequest, payment_id: str) -> HttpResponse:
-    payment: Payment | None = by_public_id(billing.payments_for(request.user), payment_id)
-    if payment is None or payment.invoice is None:
+    payment = found_or_404(billing.payments_for(request.user), payment_id, "payment")
+    if payment.invoice is None:  # a deposit: refunded from the patient's page in the API, not here
         raise Http404("No such payment.")
     invoice = payment.invoice
     try:

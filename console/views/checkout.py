@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 from backend.errors import ApplicationError
 from billing import selectors as billing
 from billing.api.payments import PaymentInput
-from billing.models import Invoice, Payment, PaymentMethod
+from billing.models import Invoice, PaymentMethod
 from billing.services.invoices import invoice_create_for_appointments, invoice_issue
 from billing.services.payments import payment_record
 from console.access import actor, allowed, console_page
-from console.params import by_public_id, form_data, once_per_form, validated
+from console.params import form_data, found_or_404, once_per_form, validated
 from scheduling import selectors
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -62,22 +62,13 @@ def _back(request: HttpRequest, invoice: Invoice, status: int = 200, **extra: An
     return redirect("console:invoice", invoice_id=invoice.public_id)
 
 
-def _invoice(request: HttpRequest, invoice_id: str) -> Invoice:
-    invoice = by_public_id(billing.invoices_for(request.user), invoice_id)
-    if invoice is None:
-        raise Http404("No such invoice.")
-    return invoice
-
-
 @require_POST
 @console_page("write_invoices")
 def invoice_draft(request: HttpRequest, visit_id: str) -> HttpResponse:
     """A draft invoice for one completed visit, from its panel."""
     from console.views.visits import panel
 
-    visit = by_public_id(selectors.appointments_for(request.user), visit_id)
-    if visit is None:
-        raise Http404("No such visit.")
+    visit = found_or_404(selectors.appointments_for(request.user), visit_id, "visit")
     try:
         invoice_create_for_appointments(actor=actor(request), patient=visit.patient, location=visit.location,
                                         appointments=[visit])  # fmt: skip
@@ -91,7 +82,7 @@ def invoice_draft(request: HttpRequest, visit_id: str) -> HttpResponse:
 @require_POST
 @console_page("write_invoices")
 def invoice_issue_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
-    invoice = _invoice(request, invoice_id)
+    invoice = found_or_404(billing.invoices_for(request.user), invoice_id, "invoice")
     try:
         invoice_issue(actor=actor(request), invoice=invoice)
     except ApplicationError as error:
@@ -102,7 +93,7 @@ def invoice_issue_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
 @require_POST
 @console_page("take_payments")
 def invoice_payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
-    invoice = _invoice(request, invoice_id)
+    invoice = found_or_404(billing.invoices_for(request.user), invoice_id, "invoice")
     try:
         values = validated(PaymentInput(data=form_data(request.POST)))
 
@@ -120,7 +111,5 @@ def invoice_payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
 @console_page("billing")
 def receipt_status(request: HttpRequest, payment_id: str) -> HttpResponse:
     """The receipt's state, polled by the panel until the worker has rendered it."""
-    payment: Payment | None = by_public_id(billing.payments_for(request.user), payment_id)
-    if payment is None:
-        raise Http404("No such payment.")
+    payment = found_or_404(billing.payments_for(request.user), payment_id, "payment")
     return TemplateResponse(request, "console/_receipt.html", {"payment": payment})

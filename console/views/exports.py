@@ -3,7 +3,7 @@ bar follow the worker's real row count to 100 %, download the file from the API 
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from billing.api.exports import ExportFields, spec_from
 from billing.models import ExportFormat, ExportKind
 from billing.services.exports import export_request
 from console.access import actor, console_page
-from console.params import by_public_id, form_data, validated
+from console.params import form_data, found_or_404, validated
 from scheduling import selectors
 
 RECENT = 20
@@ -50,7 +50,5 @@ def _page(request: HttpRequest, status: int = 200, **extra: object) -> HttpRespo
 @console_page("accounting")
 def export_status(request: HttpRequest, export_id: str) -> HttpResponse:
     """One export's row, polled while the worker writes it."""
-    job = by_public_id(billing.exports_for(request.user), export_id)
-    if job is None:
-        raise Http404("No such export.")
+    job = found_or_404(billing.exports_for(request.user), export_id, "export")
     return TemplateResponse(request, "console/_export_row.html", {"job": job})

@@ -23,7 +23,7 @@ from billing import selectors as billing
 from billing.models import DocumentKind, DocumentStatus
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
-from console.params import by_public_id
+from console.params import found_or_404
 from scheduling import selectors
 from scheduling.models import Appointment, AppointmentStatus, Patient
 from scheduling.services.transitions import appointment_transition, is_late_cancellation, possible_actions
@@ -94,10 +94,7 @@ def me(request: HttpRequest) -> HttpResponse:
 
 
 def _own_visit(request: HttpRequest, visit_id: str) -> Appointment:
-    visit = by_public_id(selectors.appointments_for(request.user), visit_id)
-    if visit is None:
-        raise Http404("No such visit.")
-    return visit
+    return found_or_404(selectors.appointments_for(request.user), visit_id, "visit")
 
 
 @console_page("patient")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from billing import selectors as billing
 from console.access import allowed, console_page
-from console.params import by_public_id
+from console.params import found_or_404
 from scheduling import selectors
 from scheduling.errors import NotCleared
 from scheduling.models import Appointment, AppointmentStatus, Patient, Reminder
@@ -65,9 +65,7 @@ def cleared_for(visit: Appointment) -> bool:
 @console_page("staff")
 def patient(request: HttpRequest, patient_id: str) -> HttpResponse:
     user = request.user
-    record = by_public_id(selectors.patients_for(user), patient_id)
-    if record is None:
-        raise Http404("No such patient.")
+    record = found_or_404(selectors.patients_for(user), patient_id, "patient")
     now = timezone.now()
     visits = list(selectors.appointments_for(user).filter(patient=record).order_by("start"))
     series = list(selectors.series_for(user).filter(patient=record).prefetch_related("appointments"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
@@ -18,7 +18,7 @@ from backend.errors import ApplicationError
 from backend.idempotency import run_idempotent
 from backend.throttling import BookingThrottle
 from console.access import actor, console_page
-from console.params import by_public_id, form_data, validated
+from console.params import by_public_id, form_data, found_or_404, validated
 from scheduling import selectors
 from scheduling.api.series import SeriesExtendInput, SeriesInput
 from scheduling.booking.protocol import WEEKDAY_NAMES
@@ -135,13 +135,8 @@ def series_create(request: HttpRequest) -> HttpResponse:
 
 
 def _series(request: HttpRequest, series_id: str) -> Series:
-    found = by_public_id(
-        selectors.series_for(request.user).select_related("patient", "location", "service_type", "template"),
-        series_id,
-    )
-    if found is None:
-        raise Http404("No such series.")
-    return found
+    series = selectors.series_for(request.user).select_related("patient", "location", "service_type", "template")
+    return found_or_404(series, series_id, "series")
 
 
 def _series_page(request: HttpRequest, series: Series, status: int = 200, **extra: Any) -> HttpResponse:

@@ -20,7 +20,7 @@ from backend.errors import ApplicationError, ValidationFailed
 from backend.throttling import BookingThrottle
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
-from console.params import by_public_id, error_messages, form_data, parse_day, validated
+from console.params import error_messages, form_data, found_or_404, parse_day, validated
 from console.views.checkout import checkout_context
 from console.views.patients import cleared_for
 from scheduling import selectors
@@ -46,10 +46,7 @@ ACTION_LABELS = {
 
 
 def _visit(request: HttpRequest, visit_id: str) -> Appointment:
-    visit = by_public_id(selectors.appointments_for(request.user), visit_id)
-    if visit is None:
-        raise Http404("No such visit.")
-    return visit
+    return found_or_404(selectors.appointments_for(request.user), visit_id, "visit")
 
 
 def _panel_context(request: HttpRequest, visit: Appointment, **extra: Any) -> dict[str, Any]:
