@@ -21,4 +21,4 @@ RUN uv sync --frozen --no-dev \
 
 USER clinic
 EXPOSE 8000
-CMD ["gunicorn", "backend.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "backend.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "backend.logscrub.ScrubbingGunicornLogger"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Model, QuerySet
 
 from backend.roles import STAFF_ROLES
 
@@ -30,3 +31,28 @@ def scoped(user: Any, queryset: QuerySet[Any], group: str = "group") -> QuerySet
     if user.is_superuser:
         return queryset
     return queryset.filter(**{f"{group}__in": user.clinic_group_ids()})
+
+
+def group_path(model: type[Model]) -> str | None:
+    """How rows of ``model`` reach their clinic group, for ``scoped``; None for rows of no group.
+
+    Users belong to the groups they are members of (staff); anything else reaches a group through its own
+    ``group``, its location's or its patient's.
+    """
+    if model._meta.label == "backend.ClinicGroup":
+        return "pk"
+    if model._meta.label == settings.AUTH_USER_MODEL:
+        return "clinic_groups"
+    fields = {field.name for field in model._meta.get_fields()}
+    for path in ("group", "location__group", "patient__group"):
+        if path.split("__", 1)[0] in fields:
+            return path
+    return None
+
+
+def scoped_choices(user: Any, model: type[Model]) -> QuerySet[Any] | None:
+    """The rows of ``model`` that ``user`` may pick in a form (a foreign key's choices), or None for any."""
+    path = group_path(model)
+    if path is None:
+        return None
+    return scoped(user, model._default_manager.all(), path).distinct()

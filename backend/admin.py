@@ -6,18 +6,52 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from backend.access import scoped
+from backend.access import scoped, scoped_choices
 from backend.models import ClinicGroup, User
 from backend.throttling import sign_in_wait
 
 
-class GroupScopedAdmin(admin.ModelAdmin):
-    """The admin shows a staff user only their clinic groups' rows, by the API's rule (``backend.access``)."""
+class ScopedChoices:
+    """Foreign-key and many-to-many choices limited to the user's clinic groups (``backend.access``).
+
+    A record cannot be moved to, or pointed at, a group the user is not in: a value outside the choices is
+    the form's "Select a valid choice" error.
+    """
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        choices = scoped_choices(request.user, db_field.related_model)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        choices = scoped_choices(request.user, db_field.related_model)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class ScopedInline(ScopedChoices, admin.TabularInline):
+    """Rows edited beside their parent, with the parent's scoped choices."""
+
+    extra = 0
+
+
+class GroupScopedAdmin(ScopedChoices, admin.ModelAdmin):
+    """The admin shows a staff user only their clinic groups' rows, by the API's rule (``backend.access``),
+    and offers only their groups' records to point at."""
 
     group_path = "group"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return scoped(request.user, super().get_queryset(request), self.group_path)
+
+
+class RecordAdmin(GroupScopedAdmin):
+    """Patients and clinical records: never deleted, by anyone (the history stays whole)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ReadOnlyInline(admin.TabularInline):

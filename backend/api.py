@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.auth import token_issue, token_revoke
+from backend.parsers import BoundedJSONParser
 from backend.throttling import LoginPerAddressThrottle, LoginPerUsernameThrottle
 
 
@@ -21,6 +22,7 @@ class TokenView(ObtainAuthToken):
     """Exchange a username and password for an API token (valid AUTH_TOKEN_TTL_HOURS; attempts rate-limited)."""
 
     permission_classes = (AllowAny,)
+    parser_classes = (BoundedJSONParser,)  # JSON like every endpoint (DRF's token view also takes forms)
     throttle_classes = (LoginPerAddressThrottle, LoginPerUsernameThrottle)
 
     @extend_schema(

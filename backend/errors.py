@@ -16,6 +16,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, connection
@@ -227,17 +228,34 @@ def handler500(request: HttpRequest) -> HttpResponse:
     )
 
 
+def body_too_large(request: HttpRequest) -> bool:
+    """The declared body is above ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (nothing has read it yet)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return limit is not None and length > limit
+
+
 class ApiProblemMiddleware:
     """Every error answer under ``/api/`` is a problem document, with ``DEBUG`` on or off.
 
     DRF's own answers already are (``problem_exception_handler``); this catches what Django answers
-    around them, such as ``DEBUG``'s HTML pages for an unknown path or a malformed id in a path.
+    around them, such as ``DEBUG``'s HTML pages for an unknown path or a malformed id in a path,
+    and refuses a body above ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413 before anything reads it.
     """
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and body_too_large(request):
+            return problem_response(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                "request_too_large",
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            )
         response: HttpResponse = self.get_response(request)
         if (
             response.status_code < HTTPStatus.BAD_REQUEST

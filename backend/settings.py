@@ -223,7 +223,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # The API speaks JSON only (API.md); Twilio's form-encoded webhook sets its own parser.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backend.parsers.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Wall-clock times at a location: no offset (the location's zone applies).
     "TIME_INPUT_FORMATS": ["%H:%M", "%H:%M:%S"],
@@ -271,8 +271,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"scrub_link_tokens": {"()": "backend.logscrub.ScrubLinkTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # The loggers that write request paths: a signed link's token is a credential (backend/logscrub.py).
+    "loggers": {
+        "django.request": {"filters": ["scrub_link_tokens"]},
+        "django.security": {"filters": ["scrub_link_tokens"]},
+        "django.server": {"filters": ["scrub_link_tokens"], "handlers": ["console"], "propagate": False},
+    },
 }
 
 # --- the clinic product ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ import redis
 from django.conf import settings
 from django.http import HttpRequest
 from redis.commands.core import Script
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -76,6 +77,8 @@ class FailOpenThrottle(SimpleRateThrottle):
                 return super().allow_request(request, view)
             self.key = self.get_cache_key(request, view)
             return True if self.key is None else self._allow_in_redis(store["LOCATION"])
+        except APIException:  # reading the body for the key found it malformed: that is the answer
+            raise
         except Exception:  # the cache (Redis) is down: fail open
             logger.warning("rate limit store unavailable; %s not limited", self.scope, exc_info=True)
             return True

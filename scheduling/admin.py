@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from backend.admin import GroupScopedAdmin, ReadOnlyInline
+from backend.admin import GroupScopedAdmin, ReadOnlyInline, RecordAdmin, ScopedInline
 from backend.errors import ApplicationError
 from scheduling.models import (
     Appointment,
@@ -37,14 +37,12 @@ from scheduling.services.series import series_status
 from scheduling.services.transitions import appointment_transition
 
 
-class OpeningRuleInline(admin.TabularInline):
+class OpeningRuleInline(ScopedInline):
     model = OpeningRule
-    extra = 0
 
 
-class ClosureInline(admin.TabularInline):
+class ClosureInline(ScopedInline):
     model = Closure
-    extra = 0
 
 
 @admin.register(Location)
@@ -64,9 +62,8 @@ class ResourceAdmin(GroupScopedAdmin):
     readonly_fields = ("public_id",)
 
 
-class ShiftInline(admin.TabularInline):
+class ShiftInline(ScopedInline):
     model = Shift
-    extra = 0
 
 
 @admin.register(StaffMember)
@@ -96,12 +93,15 @@ class ClearanceInline(ReadOnlyInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(GroupScopedAdmin):
+class PatientAdmin(RecordAdmin):
+    """A patient's login (``user``) is shown, never chosen here: a record attached to the wrong login would
+    show one patient's visits and bills to someone else."""
+
     list_display = ("last_name", "first_name", "date_of_birth", "email", "phone", "email_consent", "sms_consent")
     list_filter = ("group", "email_consent", "sms_consent")
     search_fields = ("last_name", "first_name", "email", "phone")
     inlines = (ClearanceInline,)
-    readonly_fields = ("public_id",)
+    readonly_fields = ("public_id", "user")
 
 
 class AppointmentStaffInline(ReadOnlyInline):
@@ -135,7 +135,7 @@ def _transition_action(name: str, label: str) -> Any:
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(GroupScopedAdmin):
+class AppointmentAdmin(RecordAdmin):
     group_path = "location__group"
     list_display = ("start", "patient", "service_type", "location", "resource", "status", "cancelled_late")
     list_filter = ("status", "location", "service_type", ("start", admin.DateFieldListFilter))
@@ -156,9 +156,6 @@ class AppointmentAdmin(GroupScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # book through the API or reception's client, where every rule is checked
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SeriesTemplate)
@@ -189,7 +186,7 @@ class SeriesChangeInline(ReadOnlyInline):
 
 
 @admin.register(Series)
-class SeriesAdmin(GroupScopedAdmin):
+class SeriesAdmin(RecordAdmin):
     """A series as a unit: its protocol, visits and the changes the patient is told about."""
 
     group_path = "location__group"
@@ -214,12 +211,9 @@ class SeriesAdmin(GroupScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Reminder)
-class ReminderAdmin(GroupScopedAdmin):
+class ReminderAdmin(RecordAdmin):
     """The outbox: every message due to a patient, its state and attempts; failed rows can be retried."""
 
     group_path = "patient__group"
@@ -239,7 +233,4 @@ class ReminderAdmin(GroupScopedAdmin):
         self.message_user(request, f"{retried} failed reminder(s) will be sent again.", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

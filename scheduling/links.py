@@ -1,8 +1,12 @@
-"""Signed, single-purpose, expiring links for patients: confirm or cancel one visit.
+"""Signed, single-purpose, expiring links for patients: confirm or cancel one visit, stop emails.
 
-A token names the appointment and the action; it is signed with SECRET_KEY
-(salted per action, so a confirm token cannot cancel), expires after
-``REMINDER_LINK_MAX_AGE_DAYS`` and is useless once the visit has started.
+A visit's token names the appointment, the action and the visit's start when
+the link was made; it is signed with SECRET_KEY (salted per action, so a
+confirm token cannot cancel) and expires after ``REMINDER_LINK_MAX_AGE_DAYS``.
+Moving the visit ends its old links (the start no longer matches: the patient
+uses the link of the message that announced the new time), and the transition
+rules refuse a link's action once the visit has started or ended. Unsubscribe
+links expire after the same time; every email carries a fresh one.
 """
 
 from __future__ import annotations
@@ -19,24 +23,39 @@ class InvalidLink(Exception):
     pass
 
 
+def _max_age() -> int:
+    return settings.REMINDER_LINK_MAX_AGE_DAYS * 24 * 3600
+
+
+def _read(token: str, salt: str) -> object:
+    try:
+        return signing.loads(token, salt=salt, max_age=_max_age())
+    except signing.SignatureExpired as error:
+        raise InvalidLink("This link has expired. The latest message from the clinic has a new one.") from error
+    except signing.BadSignature as error:
+        raise InvalidLink("This link is not valid.") from error
+
+
 def make_token(appointment: Appointment, action: str) -> str:
     if action not in ACTIONS:
         raise ValueError(action)
-    return signing.dumps(str(appointment.public_id), salt=f"appointment-link:{action}", compress=False)
+    payload = [str(appointment.public_id), int(appointment.start.timestamp())]
+    return signing.dumps(payload, salt=f"appointment-link:{action}", compress=False)
 
 
-def read_token(token: str, action: str) -> str:
-    """The appointment's public id, or InvalidLink (tampered, other action, expired)."""
+def appointment_for_link(token: str, action: str) -> Appointment:
+    """The visit a link acts on, or InvalidLink (tampered, other action, expired, moved since, gone)."""
+    payload = _read(token, f"appointment-link:{action}")
+    if not (isinstance(payload, list) and len(payload) == 2):  # [public id, start]
+        raise InvalidLink("This link is not valid.")
+    public_id, start = payload
     try:
-        return str(
-            signing.loads(
-                token, salt=f"appointment-link:{action}", max_age=settings.REMINDER_LINK_MAX_AGE_DAYS * 24 * 3600
-            )
-        )
-    except signing.SignatureExpired as error:
-        raise InvalidLink("This link has expired.") from error
-    except signing.BadSignature as error:
-        raise InvalidLink("This link is not valid.") from error
+        appointment = Appointment.objects.select_related("location").get(public_id=public_id)
+    except Appointment.DoesNotExist as error:
+        raise InvalidLink("This visit no longer exists.") from error
+    if int(appointment.start.timestamp()) != start:
+        raise InvalidLink("This visit has moved since this link was sent. Use the link in the latest message.")
+    return appointment
 
 
 def unsubscribe_token(patient: Patient) -> str:
@@ -44,11 +63,8 @@ def unsubscribe_token(patient: Patient) -> str:
 
 
 def read_unsubscribe_token(token: str) -> str:
-    """The patient's public id; unsubscribe links do not expire (a patient may keep an old email)."""
-    try:
-        return str(signing.loads(token, salt="patient-link:unsubscribe-email"))
-    except signing.BadSignature as error:
-        raise InvalidLink("This link is not valid.") from error
+    """The patient's public id, or InvalidLink (tampered, expired)."""
+    return str(_read(token, "patient-link:unsubscribe-email"))
 
 
 def unsubscribe_link(patient: Patient) -> str:

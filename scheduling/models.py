@@ -9,9 +9,10 @@ constraints on ``Appointment`` and ``AppointmentStaff``.
 
 from __future__ import annotations
 
+import functools
 import uuid
 import zoneinfo
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -20,15 +21,32 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from backend.models import ClinicGroup, PublicIdModel
 from backend.money import CURRENCY_CHOICES
 from scheduling.ranges import TsTzRange
 
+# IANA's regional areas. Names outside them are aliases that are not places ("localtime", "Factory",
+# "Etc/GMT+5", "EST5EDT") or old country spellings ("US/Eastern", "Japan") of a name inside them.
+PLACE_AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian",
+               "Pacific")  # fmt: skip
+
+
+@functools.cache
+def place_timezones() -> frozenset[str]:
+    return frozenset(name for name in zoneinfo.available_timezones() if name.split("/", 1)[0] in PLACE_AREAS)
+
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as 'America/New_York'.")
+    if value not in place_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone of a place, such as 'America/New_York'.")
+
+
+def validate_birth_date(value: date) -> None:
+    # "Today" somewhere on Earth: the day at UTC+14 is the latest any patient can have been born on.
+    if value > (timezone.now() + timedelta(hours=14)).date():
+        raise ValidationError("A date of birth cannot be in the future.")
 
 
 class Location(PublicIdModel):
@@ -248,7 +266,7 @@ class Patient(PublicIdModel):
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[validate_birth_date])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15551234567")
     timezone = models.CharField(max_length=64, validators=[validate_timezone], default="America/New_York")
@@ -275,7 +293,7 @@ class ClearanceStatus(models.TextChoices):
 class Clearance(PublicIdModel):
     """A clinician's decision after the intake assessment. The latest record is the one in force."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="clearances")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="clearances")
     status = models.CharField(max_length=20, choices=ClearanceStatus.choices)
     valid_until = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
@@ -531,7 +549,7 @@ class Reminder(PublicIdModel):
     series_change = models.ForeignKey(
         SeriesChange, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
     )
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminders")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reminders")
     channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
     offset_hours = models.PositiveIntegerField(null=True, blank=True)
     visit_start = models.DateTimeField(

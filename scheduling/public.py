@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from backend.errors import ApplicationError
-from scheduling.links import InvalidLink, read_token, read_unsubscribe_token
-from scheduling.models import Appointment, Patient, ReminderChannel
+from scheduling.links import InvalidLink, appointment_for_link, read_unsubscribe_token
+from scheduling.models import Patient, ReminderChannel
 from scheduling.services.patient_replies import opt_out
 from scheduling.services.transitions import appointment_transition
 
@@ -23,10 +23,9 @@ TITLES = {"confirm": "Confirm your visit", "cancel": "Cancel your visit"}
 def appointment_link(request: HttpRequest, action: str, token: str) -> HttpResponse:
     context: dict[str, object] = {"title": TITLES.get(action, "Your visit"), "action": action}
     try:
-        public_id = read_token(token, action if action in TITLES else "invalid")
-        appointment = Appointment.objects.select_related("location").get(public_id=public_id)
-    except (InvalidLink, Appointment.DoesNotExist) as error:
-        context["error"] = str(error) if isinstance(error, InvalidLink) else "This visit no longer exists."
+        appointment = appointment_for_link(token, action if action in TITLES else "invalid")
+    except InvalidLink as error:
+        context["error"] = str(error)
         return render(request, "scheduling/appointment_link.html", context, status=400)
     location = appointment.location
     context.update(
@@ -56,7 +55,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, object] = {"title": "Stop reminder emails", "action": "unsubscribe"}
     try:
         patient = Patient.objects.get(public_id=read_unsubscribe_token(token))
-    except (InvalidLink, Patient.DoesNotExist):
+    except InvalidLink as error:
+        context["error"] = str(error)
+        return render(request, "scheduling/unsubscribe.html", context, status=400)
+    except Patient.DoesNotExist:
         context["error"] = "This link is not valid."
         return render(request, "scheduling/unsubscribe.html", context, status=400)
     if request.method == "POST":

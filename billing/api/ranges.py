@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from backend.fields import BoundedDateField, PublicIdField
+from backend.fields import PublicIdField
 from scheduling.selectors import locations_for
 
 DateRange = type("DateRange", (serializers.Serializer,), {
     "__doc__": "An inclusive range of local dates.",
-    "from": BoundedDateField(), "to": BoundedDateField(),
+    "from": serializers.DateField(), "to": serializers.DateField(),
 })  # fmt: skip
 
 LocationDateRange = type("LocationDateRange", (DateRange,), {

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.audit import client_ip
-from backend.fields import BoundedDateField, PublicIdField
+from backend.fields import PublicIdField
 from backend.money import money_text
 from backend.permissions import HasRole, acting_user
 from billing.api.ranges import LocationDateRange
@@ -84,7 +84,7 @@ class ReportCSVRenderer(BaseRenderer):
 
 
 class AsOfQuery(serializers.Serializer):
-    as_of = BoundedDateField(required=False, help_text="End of this local day; today by default")
+    as_of = serializers.DateField(required=False, help_text="End of this local day; today by default")
     location = PublicIdField(name="location", scope=locations_for, required=False, allow_null=True)
 
 

@@ -7,7 +7,8 @@ decides how often to record it). They return the number of data rows written.
 CSV: UTF-8, optional byte order mark (Excel), a header row, ISO dates, money
 as plain decimals, quoted per RFC 4180 by PostgreSQL itself. XLSX: typed
 cells (numbers, dates, money with two decimals), a frozen header, a new sheet
-every 1,048,575 rows (Excel's limit).
+every 1,048,575 rows (Excel's limit), and text without the control characters
+a spreadsheet refuses (the API refuses them too, but older rows may hold some).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import psycopg
 from django.db import connection
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -112,7 +114,9 @@ def write_xlsx(out: BinaryIO, cursor: psycopg.Cursor[Any], query: ExportQuery,
             sheet, in_sheet = _new_sheet(workbook, query, sheets), 0
         cells: list[Any] = []
         for value, number_format in zip(record, formats, strict=True):
-            if number_format is None or value is None:
+            if isinstance(value, str):
+                cells.append(ILLEGAL_CHARACTERS_RE.sub("", value))
+            elif number_format is None or value is None:
                 cells.append(value)
             else:
                 cell = WriteOnlyCell(sheet, value=value)

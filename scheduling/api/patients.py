@@ -36,6 +36,7 @@ class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             "email_consent", "sms_consent", "designated_driver", "referring_provider", "diagnosis_codes",
             "clearance_status", "clearance_valid_until",
         )  # fmt: skip
+        extra_kwargs = {"diagnosis_codes": {"max_length": 12}}  # a claim form has 12 diagnosis pointers (A-L)
 
     def validate_phone(self, value: str) -> str:
         cleaned = value.replace(" ", "").replace("-", "")

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backend.fields import AwareDateTimeField, BoundedDateField, PublicIdField
+from backend.fields import AwareDateTimeField, PublicIdField
 from backend.idempotency import idempotent_response
 from backend.permissions import ReadOnlyOrAdmin, acting_user
 from backend.throttling import BookingThrottle
@@ -96,7 +96,7 @@ class SeriesInput(ProtocolFields):
     service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
     location = PublicIdField(name="location", scope=selectors.locations_for)
     template = PublicIdField(name="series template", scope=selectors.series_templates_for, required=False)
-    first_date = BoundedDateField()
+    first_date = serializers.DateField()
     resource = PublicIdField(name="resource", scope=selectors.resources_for, required=False, allow_null=True)
     accept_alternatives = serializers.BooleanField(default=False)
 
@@ -128,7 +128,7 @@ class SeriesCancelInput(serializers.Serializer):
 
 class SeriesExtendInput(serializers.Serializer):
     count = serializers.IntegerField(min_value=1, max_value=52)
-    first_date = BoundedDateField(required=False)
+    first_date = serializers.DateField(required=False)
     time = serializers.TimeField(required=False, input_formats=TIME_FORMATS)
     service_type = PublicIdField(name="service type", scope=selectors.service_types_for, required=False)
     accept_alternatives = serializers.BooleanField(default=False)

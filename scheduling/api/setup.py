@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.fields import PublicIdField
+from backend.fields import MoneyField, PublicIdField
 from backend.permissions import ReadOnlyOrAdmin
 from scheduling import selectors
 from scheduling.filters import ResourceFilter
@@ -264,7 +265,7 @@ class StaffViewSet(viewsets.ModelViewSet):
 class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False, write_only=True)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True)
+    price = MoneyField()
     duration_minutes = serializers.IntegerField(min_value=5, max_value=MAX_HOLD_MINUTES)
     recovery_minutes = serializers.IntegerField(min_value=0, max_value=MAX_HOLD_MINUTES, default=0)
 
@@ -277,6 +278,11 @@ class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             "requires_driver", "is_active",
         )  # fmt: skip
         validators: list[Any] = []  # uniqueness of (group, code) is checked in validate() with a clearer message
+
+    def validate_price(self, value: Decimal) -> Decimal:
+        if value < 0 or value != round(value, 2):
+            raise serializers.ValidationError("A price is zero or more, with at most 2 decimals.")
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

@@ -39,8 +39,8 @@ def _problem(response: Any, status: int, field: str | None = None) -> dict[str, 
 @pytest.mark.parametrize(
     ("url", "parameter", "value"),
     [
-        ("/api/v1/appointments/", "start_from", "5524-06-16T23:14:32.68-23:57"),
-        ("/api/v1/invoices/", "issued_from", "1058-03-15T18:43:58.8+18:54"),
+        ("/api/v1/appointments/", "start_from", "2199-06-16T23:14:32.68-23:57"),
+        ("/api/v1/invoices/", "issued_from", "1901-03-15T18:43:58.8+18:54"),
     ],
 )
 def test_an_offset_postgresql_would_refuse_is_compared_in_utc(
@@ -50,7 +50,7 @@ def test_an_offset_postgresql_would_refuse_is_compared_in_utc(
     response = clinic.client(clinic.admin).get(url, {parameter: value})
 
     assert response.status_code == 200, response.content
-    assert response.json()["count"] == 0  # the clinic has no visits in 5524 and no invoices yet
+    assert response.json()["count"] == 0  # the clinic has no visits in 2199 and no invoices yet
 
 
 def test_a_booking_time_with_a_large_offset_is_the_same_instant(clinic: Clinic) -> None:

@@ -11,9 +11,9 @@ import time_machine
 from django.test import Client
 
 from scheduling.booking.protocol import SeriesProtocol
-from scheduling.links import make_token
+from scheduling.links import make_token, unsubscribe_token
 from scheduling.models import Appointment, Reminder, SeriesChange
-from scheduling.services.appointments import appointment_book
+from scheduling.services.appointments import appointment_book, appointment_reschedule
 from scheduling.services.series import series_cancel
 from tests.scheduling.conftest import Clinic, book_series, ny
 from worker.reminder_content import render
@@ -174,3 +174,28 @@ def test_series_messages_show_a_patient_in_another_zone_their_own_time_too(clini
     for message in (booked, cancelled):
         assert "Mon 05 Oct 09:00 EDT (06:00 PDT your time)" in message.text
         assert "Wed 07 Oct 09:00 EDT (06:00 PDT your time)" in message.text
+
+
+def test_moving_a_visit_ends_its_old_links(clinic: Clinic) -> None:
+    appointment = _appointment(clinic)
+    old_cancel = make_token(appointment, "cancel")
+    moved = appointment_reschedule(actor=clinic.reception, appointment=appointment, start=ny(MONDAY, 13))
+
+    page = Client().post(f"/r/cancel/{old_cancel}/")
+    assert page.status_code == 400
+    assert "moved since this link was sent" in page.content.decode()
+    moved.refresh_from_db()
+    assert moved.status == "scheduled"
+    assert Client().post(f"/r/cancel/{make_token(moved, 'cancel')}/").status_code == 200  # the new link works
+
+
+def test_unsubscribe_links_expire_like_the_others(clinic: Clinic) -> None:
+    url = f"/r/unsubscribe/{unsubscribe_token(clinic.patient)}/"
+
+    with time_machine.travel(dt.datetime(2026, 11, 15, tzinfo=dt.UTC), tick=False):
+        page = Client().post(url)
+
+    assert page.status_code == 400
+    assert "expired" in page.content.decode()
+    clinic.patient.refresh_from_db()
+    assert clinic.patient.email_consent is True
