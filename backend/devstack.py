@@ -3,8 +3,11 @@
 Starts (or reuses) the embedded PostgreSQL and Redis unless ``DATABASE_URL`` /
 ``REDIS_URL`` are set, migrates, loads the demo data, then runs the web server,
 a Celery worker, Celery beat and the SMTP sink side by side with interleaved,
-prefixed logs. Ctrl-C stops every process, and the embedded servers this
-command started.
+prefixed logs. A worker or beat that stops is started again
+(``backend.keepalive``) and the rest keeps running. The development server
+opens a thread per request, so it keeps no database connection past its
+request (``DB_CONN_MAX_AGE=0``). Ctrl-C stops every process, and the embedded
+servers this command started.
 """
 
 from __future__ import annotations
@@ -92,17 +95,20 @@ def main() -> int:
     _manage(env, "seed_demo", "--password", DEMO_PASSWORD)
     python = shlex.quote(sys.executable)
     schedule = shlex.quote(str(embedded.VAR_DIR / "celerybeat-schedule"))
+    keep = f"{python} -m backend.keepalive"
     processes = {
         "web": f"{python} manage.py runserver 127.0.0.1:{port}",
-        "worker": f"{python} -m celery -A worker worker -Q default,reminders,documents,exports "
+        "worker": f"{keep} worker -- {python} -m celery -A worker worker -Q default,reminders,documents,exports "
         "--concurrency 2 --loglevel INFO",
-        "beat": f"{python} -m celery -A worker beat --schedule {schedule} --loglevel INFO",
+        "beat": f"{keep} beat -- {python} -m celery -A worker beat --schedule {schedule} --loglevel INFO",
         "mail": f"{python} -m backend.mailsink --port {env['EMAIL_PORT']} --directory {shlex.quote(env['MAIL_DIR'])}",
     }
+    settings_of = {"web": {"DB_CONN_MAX_AGE": "0"}}  # a thread per request: no connection outlives it
     print(_banner(port, env), flush=True)
     manager = Manager()
     for name, command in processes.items():
-        manager.add_process(name, command, env=env, cwd=str(embedded.PROJECT_ROOT))
+        process_env = {"DB_APPLICATION_NAME": f"clinic-{name}", **env, **settings_of.get(name, {})}
+        manager.add_process(name, command, env=process_env, cwd=str(embedded.PROJECT_ROOT))
     manager.loop()
     return manager.returncode or 0
 

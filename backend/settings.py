@@ -109,6 +109,10 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Names the process in pg_stat_activity ("clinic-web", "clinic-worker" under make run).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "application_name", os.environ.get("DB_APPLICATION_NAME", "clinic")
+)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
