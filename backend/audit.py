@@ -1,7 +1,8 @@
 """The audit trail: one append-only row per access to patient data or money records.
 
 Views and services call ``audit_record``; it writes in the caller's
-transaction, so an export that rolls back leaves no audit row claiming it ran.
+transaction, so an export that rolls back leaves no audit row claiming it ran,
+and seals each event to the one before it (``backend/audit_chain.py``).
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from backend.audit_chain import seal_and_insert
 from backend.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
@@ -47,8 +50,7 @@ def audit_record(
         ip=ip,
         details=details or {},
     )
-    event.save(force_insert=True)
-    return event
+    return seal_and_insert(event)
 
 
 # --- Who touched patient data: recorded for every API and admin request on patient records ------------
@@ -134,29 +136,36 @@ def _admin_event(request: HttpRequest, name: str, kwargs: dict[str, Any]) -> dic
 
 
 class AuditMiddleware:
-    """One audit event per API or admin request on patient data (see ``audited_routes``)."""
+    """One audit event per API or admin request on patient data (see ``audited_routes``), written after
+    the view answered (so the user DRF authenticated is known), refused attempts included."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        match = request.resolver_match
-        user = getattr(request, "user", None)
-        if match is None or match.url_name is None or user is None or not user.is_authenticated:
-            return response
-        if response.status_code >= 500 or not request.path.startswith(("/api/", "/admin/")):
+        if not request.path.startswith(("/api/", "/admin/")):
             return response
         # Finding the patient and writing the event both query the database; if it went away after
         # the view answered, the answer stands (a change may be committed) and the loss is logged.
         try:
-            if request.path.startswith("/api/"):
-                event = _api_event(request, response, match.url_name, match.kwargs)
-            else:
-                event = _admin_event(request, match.url_name, match.kwargs)
-            if event is not None:
-                audit_record(actor=user, ip=client_ip(request),
-                             details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip
+            self.record(request, response)
         except DatabaseError:
-            logger.exception("audit event not recorded for %s %s by %s", request.method, request.path, user)
+            logger.exception("audit event not recorded for %s %s by %s", request.method, request.path,
+                             getattr(request, "user", None))  # fmt: skip
         return response
+
+    def record(self, request: HttpRequest, response: HttpResponse) -> None:
+        match = request.resolver_match
+        user = getattr(request, "user", None)
+        if match is None or match.url_name is None or user is None or not user.is_authenticated:
+            return
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            return
+        if request.path.startswith("/api/"):
+            event = _api_event(request, response, match.url_name, match.kwargs)
+        else:
+            event = _admin_event(request, match.url_name, match.kwargs)
+        if event is not None:
+            audit_record(actor=user, ip=client_ip(request),
+                         details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip

@@ -113,9 +113,10 @@ class IdempotencyRecord(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which record, when and from where. Append-only: a trigger refuses UPDATE and DELETE."""
+    """Who did what to which record, when and from where. Append-only: a trigger refuses UPDATE and DELETE,
+    and each event is sealed to the one before it (``backend/audit_chain.py``)."""
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey("backend.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor_username = models.CharField(max_length=150, blank=True, help_text="As it was when the event happened.")
     roles = models.CharField(max_length=200, blank=True, help_text="The actor's roles, comma-separated.")
@@ -125,6 +126,8 @@ class AuditEvent(models.Model):
     patient_id = models.UUIDField(null=True, blank=True, help_text="The patient whose data was touched, if any.")
     ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    previous_seal = models.CharField(max_length=64, blank=True, db_default="", help_text="The previous event's seal.")
+    seal = models.CharField(max_length=64, blank=True, db_default="", help_text="HMAC of this event and the link.")
 
     class Meta:
         ordering = ("-at", "-id")

@@ -287,6 +287,9 @@ LOGGING = {
 }
 
 # --- the clinic product ---------------------------------------------------------------------
+# Seals the audit trail (backend/audit_chain.py). Kept outside the database; never change it once set, or
+# every earlier event fails `audit_verify`. Empty: derived from SECRET_KEY.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "local")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")

@@ -50,7 +50,7 @@ def appointment_for_link(token: str, action: str) -> Appointment:
         raise InvalidLink("This link is not valid.")
     public_id, start = payload
     try:
-        appointment = Appointment.objects.select_related("location").get(public_id=public_id)
+        appointment = Appointment.objects.select_related("location", "patient").get(public_id=public_id)
     except Appointment.DoesNotExist as error:
         raise InvalidLink("This visit no longer exists.") from error
     if int(appointment.start.timestamp()) != start:

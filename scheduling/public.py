@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from backend.audit import audit_record, client_ip
 from backend.errors import ApplicationError
 from scheduling.links import InvalidLink, appointment_for_link, read_unsubscribe_token
-from scheduling.models import Patient, ReminderChannel
+from scheduling.models import Appointment, Patient, ReminderChannel
 from scheduling.services.patient_replies import opt_out
 from scheduling.services.transitions import appointment_transition
 
@@ -40,13 +41,24 @@ def appointment_link(request: HttpRequest, action: str, token: str) -> HttpRespo
                 actor=None, appointment=appointment, action=action,
                 reason="Cancelled by the patient from the reminder link" if action == "cancel" else "",
             )  # fmt: skip
-            appointment.refresh_from_db()
-            context["done"] = True
-            context["late"] = appointment.cancelled_late
         except ApplicationError as error:
+            _record(request, action, appointment, refused=error.code)
             context["error"] = error.detail
             return render(request, "scheduling/appointment_link.html", context, status=409)
+        _record(request, action, appointment)
+        appointment.refresh_from_db()
+        context["done"] = True
+        context["late"] = appointment.cancelled_late
     return render(request, "scheduling/appointment_link.html", context)
+
+
+def _record(request: HttpRequest, action: str, appointment: Appointment, refused: str = "") -> None:
+    """A patient's action through a link, in the audit trail like any signed-in change (no user: the link)."""
+    audit_record(
+        actor=None, action=action, object_type="appointment", object_id=str(appointment.public_id),
+        patient_id=appointment.patient.public_id, ip=client_ip(request),
+        details={"via": "link", **({"refused": refused} if refused else {})},
+    )  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,5 +75,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "scheduling/unsubscribe.html", context, status=400)
     if request.method == "POST":
         opt_out(patient=patient, channel=ReminderChannel.EMAIL)
+        audit_record(actor=None, action="unsubscribe", object_type="patient", object_id=str(patient.public_id),
+                     patient_id=patient.public_id, ip=client_ip(request), details={"via": "link"})  # fmt: skip
         context["done"] = True
     return render(request, "scheduling/unsubscribe.html", context)

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
@@ -39,6 +40,7 @@ app.conf.task_routes = {
 }
 app.conf.beat_schedule = {
     "heartbeat": {"task": "worker.tasks.maintenance.heartbeat_emit_task", "schedule": 60.0},
+    "audit-verify": {"task": "worker.tasks.maintenance.audit_verify_task", "schedule": crontab(hour=3, minute=17)},
     "reminders-dispatch": {
         "task": "worker.tasks.reminders.reminders_dispatch_task",
         "schedule": 30.0,

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from backend.models import AuditEvent
 from scheduling.booking.protocol import SeriesProtocol
 from scheduling.links import make_token, unsubscribe_token
 from scheduling.models import Appointment, Reminder, SeriesChange
@@ -199,3 +200,17 @@ def test_unsubscribe_links_expire_like_the_others(clinic: Clinic) -> None:
     assert "expired" in page.content.decode()
     clinic.patient.refresh_from_db()
     assert clinic.patient.email_consent is True
+
+
+def test_link_actions_are_in_the_audit_trail_refused_ones_too(clinic: Clinic) -> None:
+    appointment = _appointment(clinic)
+    Client().post(f"/r/confirm/{make_token(appointment, 'confirm')}/")
+    Client().post(f"/r/confirm/{make_token(appointment, 'confirm')}/")  # already confirmed: refused
+    Client().post(f"/r/unsubscribe/{unsubscribe_token(clinic.patient)}/")
+
+    events = AuditEvent.objects.filter(patient_id=clinic.patient.public_id, details__via="link").order_by("id")
+    assert [(event.actor, event.action, event.details.get("refused")) for event in events] == [
+        (None, "confirm", None), (None, "confirm", "invalid_transition"), (None, "unsubscribe", None),
+    ]  # fmt: skip
+    assert events[0].object_id == str(appointment.public_id)
+    assert events[0].ip == "127.0.0.1"

@@ -1,9 +1,10 @@
-"""Operational tasks: the worker heartbeat."""
+"""Operational tasks: the worker heartbeat, the daily audit trail check."""
 
 from __future__ import annotations
 
 from celery import Task
 
+from backend.audit_chain import check_and_alert
 from backend.heartbeat import heartbeat_answer, heartbeat_request
 from worker.celery import app
 
@@ -17,3 +18,8 @@ def heartbeat_answer_task(self: Task, heartbeat_id: int) -> None:
 def heartbeat_emit_task() -> None:
     heartbeat = heartbeat_request()
     heartbeat_answer_task.delay(heartbeat.pk)
+
+
+@app.task
+def audit_verify_task() -> bool:
+    return check_and_alert().intact
