@@ -15,9 +15,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from backend.admin import GroupScopedAdmin, ReadOnlyInline
+from backend.admin import GroupScopedAdmin, ReadOnlyInline, may
 from backend.errors import ApplicationError
-from backend.permissions import user_has_role
 from billing.models import (
     BillingPolicy,
     CreditNote,
@@ -32,31 +31,36 @@ from billing.models import (
     Payment,
     Refund,
 )
-from billing.permissions import INVOICE_WRITERS
+from billing.permissions import BILLING_STAFF, INVOICE_WRITERS
 from billing.services.documents import document_retry
 from billing.services.invoices import invoice_issue
 
 
 class ReadOnlyAdmin(GroupScopedAdmin):
-    """Shown, filtered and searched; never added, changed or deleted here."""
+    """Shown, filtered and searched by the staff who read money records in the API; never added, changed or
+    deleted here."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    read_roles = BILLING_STAFF
+    write_roles = ()
 
 
-class InvoiceLineInline(ReadOnlyInline):
+class BillingInline(ReadOnlyInline):
+    read_roles = BILLING_STAFF
+
+
+class BillingSetupAdmin(GroupScopedAdmin):
+    """Fee schedule, packages, billing policies: read by billing staff, changed by administrators."""
+
+    read_roles = BILLING_STAFF
+
+
+class InvoiceLineInline(BillingInline):
     model = InvoiceLine
     fields = ("service_date", "code", "modifier", "description", "ndc", "quantity", "unit_price", "tax_rate",
               "amount", "tax", "total")  # fmt: skip
 
 
-class CreditNoteInline(ReadOnlyInline):
+class CreditNoteInline(BillingInline):
     model = CreditNote
     fields = ("number", "issued_at", "reason", "total")
     show_change_link = True
@@ -82,12 +86,11 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Drafts may be discarded (a waived fee); issued invoices never."""
-        allowed = user_has_role(request.user, *INVOICE_WRITERS) or request.user.is_superuser
-        return bool(allowed and (obj is None or obj.is_draft))
+        return may(request, INVOICE_WRITERS) and (obj is None or obj.is_draft)
 
     @admin.action(description="Issue the selected drafts (assigns their numbers)")
     def issue_drafts(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        if not (request.user.is_superuser or user_has_role(request.user, *INVOICE_WRITERS)):
+        if not may(request, INVOICE_WRITERS):
             self.message_user(request, "Only accountants and administrators issue invoices.", messages.ERROR)
             return
         issued = 0
@@ -101,7 +104,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
             self.message_user(request, f"Issued {issued} invoice(s).", messages.SUCCESS)
 
 
-class RefundInline(ReadOnlyInline):
+class RefundInline(BillingInline):
     model = Refund
     fields = ("refunded_at", "amount", "reason", "refunded_by")
 
@@ -117,7 +120,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     inlines = (RefundInline,)
 
 
-class CreditNoteLineInline(ReadOnlyInline):
+class CreditNoteLineInline(BillingInline):
     model = CreditNoteLine
     fields = ("code", "description", "quantity", "unit_price", "amount", "tax", "total")
 
@@ -150,12 +153,15 @@ class DocumentAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Render the selected failed documents again")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        if not may(request, BILLING_STAFF):
+            self.message_user(request, "Your role may not render documents again.", messages.ERROR)
+            return
         count = sum(document_retry(document=document) for document in queryset.filter(status=DocumentStatus.FAILED))
         self.message_user(request, f"{count} document(s) queued again.", messages.SUCCESS)
 
 
 @admin.register(FeeScheduleItem)
-class FeeScheduleItemAdmin(GroupScopedAdmin):
+class FeeScheduleItemAdmin(BillingSetupAdmin):
     group_path = "service_type__group"
     list_display = ("service_type", "location", "position", "code", "modifier", "description", "quantity",
                     "unit_price", "tax_rate")  # fmt: skip
@@ -163,13 +169,18 @@ class FeeScheduleItemAdmin(GroupScopedAdmin):
 
 
 @admin.register(Package)
-class PackageAdmin(GroupScopedAdmin):
+class PackageAdmin(BillingSetupAdmin):
     group_path = "location__group"
     list_display = ("name", "location", "service_type", "sessions", "price", "currency", "is_active")
 
 
 @admin.register(BillingPolicy)
-class BillingPolicyAdmin(GroupScopedAdmin):
+class BillingPolicyAdmin(BillingSetupAdmin):
+    """One per location, replaced (PUT) by the API, never deleted."""
+
     group_path = "location__group"
     list_display = ("location", "invoice_prefix", "credit_note_prefix", "tax_id", "npi", "late_cancellation_fee",
                     "no_show_fee")  # fmt: skip
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

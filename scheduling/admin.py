@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from backend.admin import GroupScopedAdmin, ReadOnlyInline, RecordAdmin, ScopedInline
+from backend.admin import ADMINS_ONLY, GroupScopedAdmin, ReadOnlyInline, RecordAdmin, ScopedInline, may
 from backend.errors import ApplicationError
 from scheduling.models import (
     Appointment,
@@ -31,7 +31,7 @@ from scheduling.models import (
     Shift,
     StaffMember,
 )
-from scheduling.permissions import can_transition
+from scheduling.permissions import CLEARANCE_ROLES, PATIENT_EDIT_ROLES, can_transition
 from scheduling.services.reminders import reminder_retry
 from scheduling.services.series import series_status
 from scheduling.services.transitions import appointment_transition
@@ -90,6 +90,7 @@ class ClearanceInline(ReadOnlyInline):
 
     model = Clearance
     fields = ("status", "valid_until", "notes", "recorded_by", "recorded_at")
+    read_roles = CLEARANCE_ROLES  # clinical notes: the API shows them to clinicians and admins only
 
 
 @admin.register(Patient)
@@ -97,6 +98,7 @@ class PatientAdmin(RecordAdmin):
     """A patient's login (``user``) is shown, never chosen here: a record attached to the wrong login would
     show one patient's visits and bills to someone else."""
 
+    write_roles = PATIENT_EDIT_ROLES
     list_display = ("last_name", "first_name", "date_of_birth", "email", "phone", "email_consent", "sms_consent")
     list_filter = ("group", "email_consent", "sms_consent")
     search_fields = ("last_name", "first_name", "email", "phone")
@@ -136,7 +138,11 @@ def _transition_action(name: str, label: str) -> Any:
 
 @admin.register(Appointment)
 class AppointmentAdmin(RecordAdmin):
+    """Booked and moved through the API or the console, where every rule is checked; status changes here
+    are actions, each offered by the API's ``can_transition`` rule."""
+
     group_path = "location__group"
+    write_roles = ()
     list_display = ("start", "patient", "service_type", "location", "resource", "status", "cancelled_late")
     list_filter = ("status", "location", "service_type", ("start", admin.DateFieldListFilter))
     date_hierarchy = "start"
@@ -153,9 +159,6 @@ class AppointmentAdmin(RecordAdmin):
         _transition_action("no_show", "Mark no-show"),
         _transition_action("cancel", "Cancel"),
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # book through the API or reception's client, where every rule is checked
 
 
 @admin.register(SeriesTemplate)
@@ -190,6 +193,7 @@ class SeriesAdmin(RecordAdmin):
     """A series as a unit: its protocol, visits and the changes the patient is told about."""
 
     group_path = "location__group"
+    write_roles = ()  # booked, extended and cancelled through the API or the console
     list_display = ("patient", "service_type", "location", "first_date", "count", "status")
     list_filter = ("location", "service_type", ("first_date", admin.DateFieldListFilter))
     search_fields = ("patient__last_name", "patient__first_name", "public_id")
@@ -208,15 +212,13 @@ class SeriesAdmin(RecordAdmin):
     def status(self, series: Series) -> str:
         return series_status(series, list(series.appointments.all()))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(Reminder)
 class ReminderAdmin(RecordAdmin):
     """The outbox: every message due to a patient, its state and attempts; failed rows can be retried."""
 
     group_path = "patient__group"
+    write_roles = ()
     list_display = ("due_at", "patient", "channel", "kind", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "channel", "kind", ("due_at", admin.DateFieldListFilter))
     search_fields = ("patient__last_name", "public_id", "provider_id")
@@ -229,8 +231,8 @@ class ReminderAdmin(RecordAdmin):
 
     @admin.action(description="Retry failed reminders")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
+        if not may(request, ADMINS_ONLY):
+            self.message_user(request, "Only administrators retry reminders.", messages.ERROR)
+            return
         retried = sum(reminder_retry(reminder_id=pk) for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, f"{retried} failed reminder(s) will be sent again.", messages.SUCCESS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
