@@ -3,7 +3,9 @@
 Starts (or reuses) the embedded PostgreSQL and Redis unless ``DATABASE_URL`` /
 ``REDIS_URL`` are set, migrates, loads the demo data, then runs the web server,
 a Celery worker, Celery beat and the SMTP sink side by side with interleaved,
-prefixed logs. A worker or beat that stops is started again
+prefixed logs. On the embedded server, migrations run as the owner and the
+processes connect as the application's role, which may not rewrite the audit
+trail (docs/deployment.md). A worker or beat that stops is started again
 (``backend.keepalive``) and the rest keeps running. The development server
 opens a thread per request, so it keeps no database connection past its
 request (``DB_CONN_MAX_AGE=0``). Ctrl-C stops every process, and the embedded
@@ -89,10 +91,16 @@ def _banner(port: str, env: dict[str, str]) -> str:
 
 
 def main() -> int:
+    embedded_database = not os.environ.get("DATABASE_URL")
     env = _environment()
     port = env["PORT"]
+    app_url = env["DATABASE_URL"]
+    if embedded_database:  # the owner migrates and grants; the processes get the application's role
+        app_url = embedded.ensure_app_role(env["DATABASE_URL"])
+        env["DATABASE_APP_ROLE"] = embedded.APP_ROLE
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_demo", "--password", DEMO_PASSWORD)
+    env["DATABASE_URL"] = app_url
     python = shlex.quote(sys.executable)
     schedule = shlex.quote(str(embedded.VAR_DIR / "celerybeat-schedule"))
     keep = f"{python} -m backend.keepalive"

@@ -90,6 +90,23 @@ def ensure_postgres() -> str:
     return f"postgresql://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}&port={port}"
 
 
+# The application's role in the embedded server (docs/deployment.md); local only, behind its socket.
+APP_ROLE = APP_PASSWORD = "clinic_app"  # noqa: S105 - a local server's role, reached only through its socket
+
+
+def ensure_app_role(owner_url: str) -> str:
+    """Create the application's role in the embedded server (once); the URL of the same database as it."""
+    import psycopg
+
+    from backend.dbroles import create_role_statement
+
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone():
+            with contextlib.suppress(psycopg.errors.DuplicateObject):  # another command made it meanwhile
+                conn.execute(create_role_statement(APP_ROLE, APP_PASSWORD).as_string(conn))
+    return owner_url.replace("postgresql://postgres@", f"postgresql://{APP_ROLE}:{APP_PASSWORD}@", 1)
+
+
 def _create_database(admin_url: str, name: str) -> None:
     import psycopg
 

@@ -109,6 +109,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The role the application connects as, granted its rights after every migrate (backend/dbroles.py); set it
+# where migrate runs as the owner.
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
 # Names the process in pg_stat_activity ("clinic-web", "clinic-worker" under make run).
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "application_name", os.environ.get("DB_APPLICATION_NAME", "clinic")

@@ -69,3 +69,15 @@ def test_the_app_is_configured_from_the_environment(compose: dict[str, Any]) -> 
     assert env["DATABASE_URL"].startswith("postgresql://")
     assert env["REDIS_URL"].startswith("redis://redis:")
     assert "SECRET_KEY" in env
+
+
+def test_the_app_connects_as_its_own_role_and_migrations_run_as_the_owner(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql://clinic_app:"), name
+    migrate = services["migrate"]["environment"]
+    assert migrate["DATABASE_URL"].startswith("postgresql://clinic:")
+    assert migrate["DATABASE_APP_ROLE"] == "clinic_app"
+    mounts = [str(volume) for volume in services["postgres"]["volumes"]]
+    assert any("postgres-app-role.sh" in mount and "docker-entrypoint-initdb.d" in mount for mount in mounts)
+    assert (ROOT / "deploy" / "postgres-app-role.sh").read_text().count("CREATE ROLE clinic_app") == 1

@@ -56,6 +56,12 @@ def test_a_burst_of_requests_leaves_the_connection_count_where_it_started(stack:
     wait_for(lambda: web_connections(database_url) <= before, timeout=10, interval=0.5)
 
 
+def test_the_processes_connect_as_the_application_role_not_the_owner(stack: Stack) -> None:
+    for words in ("runserver", "celery -A worker worker", "celery -A worker beat"):
+        process = next(p for p in stack.processes(words) if "keepalive" not in " ".join(p.cmdline()))
+        assert process.environ()["DATABASE_URL"].startswith("postgresql://clinic_app:"), words
+
+
 def kept_worker(stack: Stack) -> psutil.Process | None:
     """The Celery worker's main process: the one ``backend.keepalive`` started (its pool children are not)."""
     for process in stack.processes("celery -A worker worker"):  # not beat's "celery -A worker beat"
