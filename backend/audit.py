@@ -8,17 +8,19 @@ and seals each event to the one before it (``backend/audit_chain.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 
 from backend.audit_chain import seal_and_insert
+from backend.errors import problem_response
 from backend.models import AuditEvent, User
+from backend.transactions import request_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ def audit_record(
     object_type: str,
     object_id: str = "",
     patient_id: UUID | None = None,
+    patients: Collection[UUID] = (),
     ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -47,6 +50,7 @@ def audit_record(
         object_type=object_type,
         object_id=object_id,
         patient_id=patient_id,
+        patients=sorted(patients) or None,
         ip=ip,
         details=details or {},
     )
@@ -118,10 +122,33 @@ def _api_event(
         patient = route.patient_of(object_id)
     elif patient is None:
         patient = _as_uuid(request.GET.get("patient", ""))
-    return {"action": action, "object_type": route.object_type, "object_id": object_id, "patient_id": patient}
+    carried = patients_in(getattr(response, "data", None), route.object_type) - {patient}
+    return {"action": action, "object_type": route.object_type, "object_id": object_id, "patient_id": patient,
+            "patients": carried}  # fmt: skip
 
 
-def _admin_event(request: HttpRequest, name: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+def patients_in(data: Any, object_type: str) -> set[UUID]:
+    """Every patient an answer names: each ``patient`` member (a patient's public id), and each record's
+    ``id`` in a list of patients. Walked without recursion; answers are pages, never unbounded."""
+    found: set[UUID] = set()
+    pending = [(data, False)]
+    while pending:
+        value, is_patient = pending.pop()
+        if isinstance(value, dict):
+            if is_patient and (patient := _as_uuid(value.get("id", ""))):
+                found.add(patient)
+            if isinstance(value.get("patient"), str) and (patient := _as_uuid(value["patient"])):
+                found.add(patient)
+            pending.extend((child, key == "results" and object_type == "patient") for key, child in value.items()
+                           if isinstance(child, dict | list))  # fmt: skip
+        elif isinstance(value, list):
+            pending.extend((child, is_patient) for child in value if isinstance(child, dict | list))
+    return found
+
+
+def _admin_event(
+    request: HttpRequest, response: HttpResponse, name: str, kwargs: dict[str, Any]
+) -> dict[str, Any] | None:
     model, _, view = name.rpartition("_")
     route = AUDITED_ADMIN_MODELS.get(model)
     if route is None or view not in ("changelist", "change", "delete", "history", "add"):
@@ -131,28 +158,67 @@ def _admin_event(request: HttpRequest, name: str, kwargs: dict[str, Any]) -> dic
     action = {"changelist": "read", "history": "read"}.get(view) or (
         "read" if request.method == "GET" else {"change": "update", "delete": "delete", "add": "create"}[view]
     )
+    carried = _listed_patients(response, route) if view == "changelist" else set()
     return {"action": f"admin {action}", "object_type": route.object_type, "object_id": object_id,
-            "patient_id": patient}  # fmt: skip
+            "patient_id": patient, "patients": carried}  # fmt: skip
+
+
+def _listed_patients(response: HttpResponse, route: AuditedRoute) -> set[UUID]:
+    """The patients of the rows an admin list page showed (one query for the page's patient ids)."""
+    changelist = (getattr(response, "context_data", None) or {}).get("cl")
+    if changelist is None:
+        return set()
+    rows = list(changelist.result_list)
+    if route.object_type == "patient":
+        return {row.public_id for row in rows}
+    ids = {row.patient_id for row in rows if getattr(row, "patient_id", None)}
+    if not ids:
+        return set()
+    patient_model = type(rows[0])._meta.get_field("patient").related_model
+    return set(patient_model._default_manager.filter(pk__in=ids).values_list("public_id", flat=True))
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class AuditMiddleware:
     """One audit event per API or admin request on patient data (see ``audited_routes``), written after
-    the view answered (so the user DRF authenticated is known), refused attempts included."""
+    the view answered (so the user DRF authenticated is known), refused attempts included.
+
+    A request that may change something (any method but GET, HEAD and OPTIONS) runs in one transaction
+    with its event (``backend.transactions.request_transaction``; services join it): a request whose
+    event cannot be written changes nothing (503), and one that fails with a 5xx leaves neither. A read's
+    event follows the answer; if the database went away in between, the answer stands and the loss is
+    logged.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
         if not request.path.startswith(("/api/", "/admin/")):
+            return self.get_response(request)
+        if request.method in SAFE_METHODS:
+            response = self.get_response(request)
+            try:
+                self.record(request, response)
+            except DatabaseError:
+                logger.exception("audit event not recorded for %s %s", request.method, request.path)
             return response
-        # Finding the patient and writing the event both query the database; if it went away after
-        # the view answered, the answer stands (a change may be committed) and the loss is logged.
         try:
-            self.record(request, response)
+            with request_transaction():
+                response = self.get_response(request)
+                if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+                    transaction.set_rollback(True)
+                else:
+                    self.record(request, response)
         except DatabaseError:
-            logger.exception("audit event not recorded for %s %s by %s", request.method, request.path,
-                             getattr(request, "user", None))  # fmt: skip
+            logger.exception("audit event not recorded for %s %s: nothing was changed", request.method,
+                             request.path)  # fmt: skip
+            return problem_response(
+                HTTPStatus.SERVICE_UNAVAILABLE, "service_unavailable",
+                "The change could not be recorded in the audit trail, so nothing was changed. Try again shortly.",
+            )  # fmt: skip
         return response
 
     def record(self, request: HttpRequest, response: HttpResponse) -> None:
@@ -165,7 +231,7 @@ class AuditMiddleware:
         if request.path.startswith("/api/"):
             event = _api_event(request, response, match.url_name, match.kwargs)
         else:
-            event = _admin_event(request, match.url_name, match.kwargs)
+            event = _admin_event(request, response, match.url_name, match.kwargs)
         if event is not None:
             audit_record(actor=user, ip=client_ip(request),
                          details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip

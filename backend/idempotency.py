@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from backend.errors import ApplicationError, problem_for_exception
 from backend.models import IdempotencyRecord, User
+from backend.transactions import change_transaction
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -63,7 +64,7 @@ def run_idempotent(
             errors={HEADER: ["Invalid key."]},
         )
     fingerprint = _fingerprint(payload)
-    with transaction.atomic(durable=True):
+    with change_transaction():
         _lock(user.pk, scope, key)
         stored = IdempotencyRecord.objects.filter(user=user, scope=scope, key=key).first()
         if stored is not None:

@@ -4,6 +4,8 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -124,6 +126,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=64, blank=True)
     patient_id = models.UUIDField(null=True, blank=True, help_text="The patient whose data was touched, if any.")
+    patients = ArrayField(
+        models.UUIDField(), null=True, blank=True, help_text="Every patient a list's answer carried (public ids)."
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     previous_seal = models.CharField(max_length=64, blank=True, db_default="", help_text="The previous event's seal.")
@@ -131,9 +136,19 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ("-at", "-id")
-        indexes = (models.Index(fields=["patient_id", "-at"], name="audit_patient_idx"),)
+        indexes = (
+            models.Index(fields=["patient_id", "-at"], name="audit_patient_idx"),
+            GinIndex(fields=["patients"], name="audit_patients_idx"),
+        )
 
     def __str__(self) -> str:
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action} {self.object_type} {self.object_id}"
+        )
+
+    @classmethod
+    def about(cls, patient_public_id: uuid.UUID) -> models.QuerySet[AuditEvent]:
+        """Events that touched the patient: named as the one patient, or among those a list carried."""
+        return cls.objects.filter(
+            models.Q(patient_id=patient_public_id) | models.Q(patients__contains=[patient_public_id])
         )

@@ -66,6 +66,11 @@ class ExportQuery:
     def count_sql(self) -> str:
         return f"SELECT count(*)\n{self.source}"
 
+    @property
+    def patients_sql(self) -> str:
+        """The patients whose rows the export holds (every source joins ``scheduling_patient p``)."""
+        return f"SELECT DISTINCT p.public_id\n{self.source}"
+
 
 def _in_range(timestamp: str, location_column: str) -> str:
     return f"{in_local_range(timestamp)} AND {location_column} = ANY(%(locations)s)"

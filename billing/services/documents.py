@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from backend.models import User
 from backend.outbox import enqueue_on_commit
+from backend.transactions import change_transaction
 from billing.documents import (
     digest,
     invoice_payload,
@@ -81,7 +82,7 @@ def superbill_request(*, patient: Patient, start: date, end: date, actor: User |
         return Document.objects.get(**lookup)
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def document_email_request(*, document: Document) -> Document:
     """Email the document to its patient (again): once it is rendered, or now if it is.
 
@@ -99,7 +100,7 @@ def document_email_request(*, document: Document) -> Document:
     return document
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def document_retry(*, document: Document) -> bool:
     """Queue a failed document for rendering again (the admin's retry action)."""
     updated = Document.objects.filter(pk=document.pk, status="failed").update(status="pending", last_error="")

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection
 from django.utils import timezone
 
 from backend.audit import audit_record
 from backend.models import User
 from backend.outbox import enqueue_on_commit
+from backend.transactions import change_transaction
 from billing.errors import ExportRefused
 from billing.exports.queries import IMPORT_FORMATS, IMPORT_KINDS, ExportQuery, export_query
 from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus, export_filename
@@ -80,7 +82,7 @@ def export_query_for_job(job: ExportJob) -> ExportQuery:
     )  # fmt: skip
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def export_request(*, actor: User, spec: ExportSpec, ip: str | None) -> ExportJob:
     """Record the job and its audit entry; the worker picks it up after commit."""
     export_validate(spec)
@@ -101,12 +103,22 @@ def export_stream_query(*, actor: User, spec: ExportSpec, ip: str | None) -> Exp
         kind=spec.kind, format=spec.format, date_from=spec.date_from, date_to=spec.date_to,
         location_ids=export_location_ids(actor, spec.location),
     )  # fmt: skip
-    audit_record(actor=actor, action="export", object_type="export", ip=ip, details={**spec.describe(), "stream": True})
+    audit_record(actor=actor, action="export", object_type="export", ip=ip, details={**spec.describe(), "stream": True},
+                 patients=export_patients(query))  # fmt: skip
     return query
 
 
 def export_downloaded(*, actor: User, job: ExportJob, ip: str | None) -> None:
-    audit_record(actor=actor, action="download", object_type="export", object_id=str(job.public_id), ip=ip)
+    """The download is where the data leaves: recorded with every patient the export's rows name (as the
+    records stand at download)."""
+    audit_record(actor=actor, action="download", object_type="export", object_id=str(job.public_id), ip=ip,
+                 patients=export_patients(export_query_for_job(job)))  # fmt: skip
+
+
+def export_patients(query: ExportQuery) -> set[UUID]:
+    with connection.cursor() as cursor:
+        cursor.execute(query.patients_sql, query.params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def export_retention_end(finished: datetime) -> datetime:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.models import User
+from backend.transactions import change_transaction
 from billing.errors import InvoiceImmutable, InvoiceNotIssued, InvoiceVoid, NotBillable
 from billing.locks import lock_patient_billing
 from billing.models import (
@@ -207,7 +208,7 @@ def _locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update().select_related("location", "patient").get(pk=invoice.pk)
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def invoice_update_draft(
     *, actor: User | None, invoice: Invoice, lines: Sequence[LineSpec] | None = None, notes: str | None = None
 ) -> Invoice:
@@ -224,7 +225,7 @@ def invoice_update_draft(
     return invoice
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def invoice_delete_draft(*, actor: User | None, invoice: Invoice) -> None:
     invoice = _locked(invoice)
     if not invoice.is_draft:
@@ -258,7 +259,7 @@ def issue(invoice: Invoice, actor: User | None) -> Invoice:
     return invoice
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def invoice_issue(*, actor: User | None, invoice: Invoice) -> Invoice:
     """Assign the next gapless number of the location's series for the year and freeze the invoice."""
     lock_patient_billing(invoice.patient_id)

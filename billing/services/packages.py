@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from backend.models import User
 from backend.money import round_money
+from backend.transactions import change_transaction
 from billing.errors import NotBillable, PackageNotActive
 from billing.locks import lock_patient_billing
 from billing.models import (
@@ -91,7 +92,7 @@ def unused_value(sale: PackageSale, used: int) -> Decimal:
     return round_money(sale.price * (sale.sessions - used) / sale.sessions, sale.currency)
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def package_sale_close(*, actor: User | None, sale: PackageSale, reason: str) -> tuple[Decimal, list[Refund]]:
     """Close a sale and refund its unused sessions pro rata. Returns the credited value and the refunds made."""
     lock_patient_billing(sale.patient_id)

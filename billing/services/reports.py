@@ -38,7 +38,9 @@ def report_run(*, actor: User, name: str, params: dict[str, Any], ip: str | None
     location = params.get("location")
     report = BUILDERS[name](params, export_location_ids(actor, location))
     details = {**report.parameters, "location": str(location.public_id) if location else None}
-    audit_record(actor=actor, action="report", object_type=report.name, ip=ip, details=_plain(details))
+    patients = {row["patient_id"] for row in report.rows if row.get("patient_id")}  # AR aging, package liability
+    audit_record(actor=actor, action="report", object_type=report.name, ip=ip, details=_plain(details),
+                 patients=patients)  # fmt: skip
     return report
 
 

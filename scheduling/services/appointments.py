@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backend.errors import ApplicationError
 from backend.models import User
+from backend.transactions import change_transaction
 from scheduling.booking.calendar import LocationCalendar, Placement
 from scheduling.booking.location_setup import location_setup
 from scheduling.booking.locks import lock_booking_scope
@@ -287,7 +288,7 @@ def appointment_book(
     return appointment
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_reschedule(*, actor: User | None, appointment: Appointment, start: datetime) -> Appointment:
     """Move an appointment; it keeps its chair and staff when they are free, else gets free ones.
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db import transaction
-
 from backend.models import User
+from backend.transactions import change_transaction
 from scheduling.errors import InvalidBookingRequest, NotCleared
 from scheduling.models import Clearance, ClearanceStatus, Location, Patient, ServiceType
 from scheduling.time import local_date
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def clearance_record(
     *, actor: User, patient: Patient, status: str, valid_until: date | None, notes: str = ""
 ) -> Clearance:

@@ -21,6 +21,7 @@ from backend.errors import ApplicationError, ValidationFailed
 from backend.fields import zoned
 from backend.models import User
 from backend.prefetch import remember_related
+from backend.transactions import change_transaction
 from scheduling.booking.calendar import LocationCalendar, Placement
 from scheduling.booking.location_setup import LocationSetup, location_setup
 from scheduling.booking.locks import lock_booking_scope
@@ -448,7 +449,7 @@ def series_extend(
     return visits
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def series_cancel(*, actor: User | None, series: Series, reason: str, from_: datetime | None = None) -> Series:
     """Cancel the series' remaining visits (from ``from_``, default now): one change, one message.
 

@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from backend.audit import audit_record
 from backend.models import User
 from backend.roles import Role
+from backend.transactions import change_transaction
 from scheduling.errors import (
     ClearanceOverrideRefused,
     InvalidBookingRequest,
@@ -167,36 +167,36 @@ def _change(
     return appointment
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_confirm(*, actor: User | None, appointment: Appointment) -> Appointment:
     return _change(appointment, "confirm", actor)
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_check_in(*, actor: User | None, appointment: Appointment, clearance_override: str = "") -> Appointment:
     return _change(
         appointment, "check_in", actor, before=lambda visit: _ensure_cleared_today(visit, actor, clearance_override)
     )
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_start(*, actor: User | None, appointment: Appointment, clearance_override: str = "") -> Appointment:
     return _change(
         appointment, "start", actor, before=lambda visit: _ensure_cleared_today(visit, actor, clearance_override)
     )
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_complete(*, actor: User | None, appointment: Appointment) -> Appointment:
     return _change(appointment, "complete", actor)
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_no_show(*, actor: User | None, appointment: Appointment) -> Appointment:
     return _change(appointment, "no_show", actor)
 
 
-@transaction.atomic(durable=True)
+@change_transaction()
 def appointment_cancel(*, actor: User | None, appointment: Appointment, reason: str) -> Appointment:
     """Cancel one visit (flagged late inside the location's window); a series visit records a series change."""
     appointment = _lock(appointment)

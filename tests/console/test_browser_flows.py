@@ -43,6 +43,7 @@ def test_reception_books_a_six_visit_series_accepting_the_alternative_for_a_take
 
     # when: reception plans six visits at 10:00 from Monday for Alex
     page.get_by_role("link", name="Book a series").click()
+    page.wait_for_url("**/console/series/new/**")  # loaded: htmx (a deferred script) listens to the search box
     page.get_by_label("Find the patient").fill(c.clinic.patient.last_name)
     page.get_by_label(re.compile(f"{c.clinic.patient.first_name} {c.clinic.patient.last_name} · born")).check()
     page.get_by_label("Service").select_option(label="Infusion")

@@ -6,11 +6,16 @@ import dataclasses
 from uuid import UUID
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test import Client
+from rest_framework.test import APIClient
 
 from backend import audit
 from backend.models import AuditEvent
+from billing.models import ExportJob
+from billing.services.exports import export_downloaded
+from scheduling.api.appointments import AppointmentOutput
+from scheduling.models import Appointment
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice
 from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic, ny
@@ -132,3 +137,104 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(clinic: Clinic, sta
         cursor.execute(statement)
 
     assert AuditEvent.objects.filter(action="create").count() == 1
+
+
+def _booking(clinic: Clinic) -> dict[str, str]:
+    return {"patient": str(clinic.patient.public_id), "service_type": str(clinic.infusion.public_id),
+            "location": str(clinic.location.public_id), "start": ny(MONDAY, 9).isoformat()}  # fmt: skip
+
+
+def test_a_change_whose_audit_event_cannot_be_written_is_undone(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost(**_: object) -> None:
+        raise OperationalError("the audit insert failed")
+
+    monkeypatch.setattr(audit, "audit_record", lost)
+    response = clinic.client(clinic.reception).post("/api/v1/appointments/", _booking(clinic), format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert not Appointment.objects.filter(patient=clinic.patient).exists()  # booked, then undone with it
+
+
+def test_a_request_that_fails_after_its_change_leaves_neither_change_nor_event(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the answer could not be written")
+
+    monkeypatch.setattr(AppointmentOutput, "to_representation", broken)  # after the booking was made
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(clinic.reception)
+    response = client.post("/api/v1/appointments/", _booking(clinic), format="json")
+
+    assert response.status_code == 500
+    assert not Appointment.objects.filter(patient=clinic.patient).exists()
+    assert not AuditEvent.objects.filter(object_type="appointment").exists()
+
+
+def test_a_patients_access_log_lists_every_list_read_that_carried_their_data(clinic: Clinic) -> None:
+    book(clinic)
+    issued_invoice(clinic, patient=clinic.patient2)
+    reception, accountant = clinic.client(clinic.reception), clinic.client(clinic.accountant)
+    answers = [
+        reception.get("/api/v1/appointments/"),
+        reception.get("/api/v1/patients/"),
+        reception.get("/api/v1/patients/", {"search": clinic.patient2.last_name}),
+        accountant.get("/api/v1/invoices/"),
+        accountant.get("/api/v1/payments/"),
+        reception.get("/api/v1/series/"),
+    ]
+    assert all(answer.status_code == 200 for answer in answers)
+    for patient in (clinic.patient, clinic.patient2):
+        carried = [answer for answer in answers if str(patient.public_id) in answer.content.decode()]
+        logged = AuditEvent.about(patient.public_id).filter(action="read", object_id="")
+        assert len(carried) == logged.count() >= 1, patient
+    log = clinic.client(clinic.admin).get(f"/api/v1/patients/{clinic.patient.public_id}/access-log/").json()
+    assert len([row for row in log["results"] if row["action"] == "read" and not row["object_id"]]) == len(
+        [answer for answer in answers if str(clinic.patient.public_id) in answer.content.decode()]
+    )
+
+
+def test_a_report_that_lists_a_patient_is_in_their_access_log(clinic: Clinic) -> None:
+    issued_invoice(clinic)  # unpaid: the patient is in receivables
+    aging = clinic.client(clinic.accountant).get("/api/v1/reports/ar-aging/")
+    revenue = clinic.client(clinic.accountant).get(
+        "/api/v1/reports/revenue/", {"from": "2026-10-01", "to": "2026-10-31"}
+    )
+
+    assert str(clinic.patient.public_id) in aging.content.decode()
+    assert str(clinic.patient.public_id) not in revenue.content.decode()
+    reports = AuditEvent.about(clinic.patient.public_id).filter(action="report")
+    assert list(reports.values_list("object_type", flat=True)) == ["ar_aging"]
+
+
+def test_an_admin_list_page_records_the_patients_it_showed(clinic: Clinic) -> None:
+    book(clinic)
+    browser = Client()
+    browser.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    assert browser.get("/admin/scheduling/appointment/").status_code == 200
+    assert browser.get("/admin/scheduling/patient/").status_code == 200
+
+    for patient, pages in ((clinic.patient, {"appointment", "patient"}), (clinic.patient2, {"patient"})):
+        listed = AuditEvent.about(patient.public_id).filter(action="admin read", object_id="")
+        assert set(listed.values_list("object_type", flat=True)) == pages, patient
+
+
+def test_exports_record_every_patient_their_rows_name(clinic: Clinic) -> None:
+    issued = issued_invoice(clinic).issued_at
+    assert issued is not None
+    day = str(issued.date())
+    streamed = clinic.client(clinic.accountant).get("/api/v1/exports/stream/", {
+        "kind": "invoices", "format": "csv", "from": day, "to": day,
+    })  # fmt: skip
+    assert streamed.status_code == 200
+    job = ExportJob.objects.create(kind="invoice_lines", format="csv", date_from=issued.date(),
+                                   date_to=issued.date(), requested_by=clinic.accountant)  # fmt: skip
+    export_downloaded(actor=clinic.accountant, job=job, ip=None)
+
+    events = AuditEvent.about(clinic.patient.public_id).filter(object_type="export")
+    assert sorted(events.values_list("action", flat=True)) == ["download", "export"]
+    assert not AuditEvent.about(clinic.patient2.public_id).filter(object_type="export").exists()
