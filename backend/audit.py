@@ -8,13 +8,16 @@ and seals each event to the one before it (``backend/audit_chain.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
 from django.db import DatabaseError, transaction
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
 from backend.audit_chain import seal_and_insert
@@ -235,3 +238,40 @@ class AuditMiddleware:
         if event is not None:
             audit_record(actor=user, ip=client_ip(request),
                          details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip
+
+
+# --- What a server-rendered page showed -----------------------------------------------------------------
+#
+# The console renders its pages from model instances: every patient instance loaded while a page is built is
+# a patient the page may show. ``patients_shown`` collects them while a view runs (``note_loaded`` is
+# connected to the patient model's post_init by the scheduling app) and answers their public ids.
+
+_shown: ContextVar[dict[type[Model], set[Any]] | None] = ContextVar("patients_shown", default=None)
+
+
+def note_loaded(sender: type[Model], instance: Model, **_: Any) -> None:
+    shown = _shown.get()
+    if shown is not None and instance.pk is not None:
+        shown.setdefault(sender, set()).add(instance.pk)
+
+
+class PatientsShown:
+    def __init__(self) -> None:
+        self.loaded: dict[type[Model], set[Any]] = {}
+
+    def public_ids(self) -> set[UUID]:
+        """The loaded patients' public ids (one query per patient model, never per row)."""
+        found: set[UUID] = set()
+        for model, keys in self.loaded.items():
+            found |= set(model._default_manager.filter(pk__in=keys).values_list("public_id", flat=True))
+        return found
+
+
+@contextmanager
+def patients_shown() -> Iterator[PatientsShown]:
+    seen = PatientsShown()
+    token = _shown.set(seen.loaded)
+    try:
+        yield seen
+    finally:
+        _shown.reset(token)

@@ -7,24 +7,31 @@ through the selectors, scoped to the user, so another group's or another patient
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from functools import partial, wraps
+from http import HTTPStatus
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from backend.access import is_staff_user
+from backend.audit import audit_record, client_ip, patients_shown
 from backend.errors import ApplicationError
 from backend.models import User
 from backend.permissions import user_has_role
 from backend.roles import Role
 from backend.throttling import FailOpenThrottle, form_post_wait
+from backend.transactions import request_transaction
 from billing.permissions import ACCOUNTING, BILLING_STAFF, INVOICE_WRITERS, PAYMENT_TAKERS, REFUNDERS
 from scheduling.permissions import TRANSITION_ROLES, can_book, can_transition
 from scheduling.services.transitions import CLEARANCE_OVERRIDE_ROLES
+
+logger = logging.getLogger(__name__)
 
 RULES: dict[str, Callable[[Any], bool]] = {
     "staff": is_staff_user,
@@ -70,6 +77,45 @@ def too_many(request: HttpRequest, wait: float) -> HttpResponse:
     return response
 
 
+def _recorded(view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Run the view; record in the audit trail every patient its page showed, and every change it made."""
+    with patients_shown() as shown:
+        try:
+            response = view(request, *args, **kwargs)
+        except ApplicationError as error:  # what a view did not handle itself: its message, its status
+            response = problem(request, error)
+        if isinstance(response, TemplateResponse):
+            response.render()  # while the loaded patients are counted
+    try:
+        patients = shown.public_ids()
+        if patients or request.method == "POST":
+            audit_record(
+                actor=actor(request), action="console read" if request.method == "GET" else "console change",
+                object_type=f"console {view.__name__}", object_id=str(next(iter(kwargs.values()), ""))[:64],
+                patients=patients, ip=client_ip(request),
+                details={"status": response.status_code, "path": request.path},
+            )  # fmt: skip
+    except DatabaseError:
+        if request.method == "POST":
+            raise  # the change goes with it (_changed)
+        logger.exception("audit event not recorded for %s %s", request.method, request.path)  # a read stands
+    return response
+
+
+def _changed(view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """A form post: the change and its audit event in one transaction, as the API's (a 5xx keeps neither)."""
+    try:
+        with request_transaction():
+            response = _recorded(view, request, *args, **kwargs)
+            if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+                transaction.set_rollback(True)
+    except DatabaseError:
+        error = ApplicationError("The change could not be recorded in the audit trail, so nothing was changed.")
+        error.http_status = HTTPStatus.SERVICE_UNAVAILABLE
+        return problem(request, error)
+    return response
+
+
 def console_page(
     rule: str, *, limit: type[FailOpenThrottle] | None = None
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -88,10 +134,9 @@ def console_page(
                 return refused(request)
             if limit is not None and request.method == "POST" and (wait := form_post_wait(request, limit)):
                 return too_many(request, wait)
-            try:
-                return view(request, *args, **kwargs)
-            except ApplicationError as error:  # what a view did not handle itself: its message, its status
-                return problem(request, error)
+            if request.method == "POST":
+                return _changed(view, request, *args, **kwargs)
+            return _recorded(view, request, *args, **kwargs)
 
         guarded.console_rule = rule  # type: ignore[attr-defined]  # read by the role-matrix test
         return guarded

@@ -5,7 +5,9 @@ class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
-        from backend.audit import AuditedRoute, audited_routes
+        from django.db.models.signals import post_init
+
+        from backend.audit import AuditedRoute, audited_routes, note_loaded
         from backend.audit_routes import patient_of
         from scheduling.models import Appointment, Clearance, Patient, Reminder, Series
 
@@ -24,3 +26,4 @@ class SchedulingConfig(AppConfig):
                 "scheduling_reminder": AuditedRoute("reminder", patient_of(Reminder, key="pk")),
             },
         )
+        post_init.connect(note_loaded, sender=Patient)  # what a console page showed (backend.audit)
