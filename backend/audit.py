@@ -16,7 +16,7 @@ from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
@@ -150,7 +150,7 @@ def patients_in(data: Any, object_type: str) -> set[UUID]:
 
 
 def _admin_event(
-    request: HttpRequest, response: HttpResponse, name: str, kwargs: dict[str, Any]
+    request: HttpRequest, shown: PatientsShown, name: str, kwargs: dict[str, Any]
 ) -> dict[str, Any] | None:
     model, _, view = name.rpartition("_")
     route = AUDITED_ADMIN_MODELS.get(model)
@@ -161,24 +161,9 @@ def _admin_event(
     action = {"changelist": "read", "history": "read"}.get(view) or (
         "read" if request.method == "GET" else {"change": "update", "delete": "delete", "add": "create"}[view]
     )
-    carried = _listed_patients(response, route) if view == "changelist" else set()
+    carried = shown.public_ids() if view == "changelist" else set()  # the rows of the page
     return {"action": f"admin {action}", "object_type": route.object_type, "object_id": object_id,
             "patient_id": patient, "patients": carried}  # fmt: skip
-
-
-def _listed_patients(response: HttpResponse, route: AuditedRoute) -> set[UUID]:
-    """The patients of the rows an admin list page showed (one query for the page's patient ids)."""
-    changelist = (getattr(response, "context_data", None) or {}).get("cl")
-    if changelist is None:
-        return set()
-    rows = list(changelist.result_list)
-    if route.object_type == "patient":
-        return {row.public_id for row in rows}
-    ids = {row.patient_id for row in rows if getattr(row, "patient_id", None)}
-    if not ids:
-        return set()
-    patient_model = type(rows[0])._meta.get_field("patient").related_model
-    return set(patient_model._default_manager.filter(pk__in=ids).values_list("public_id", flat=True))
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -202,19 +187,15 @@ class AuditMiddleware:
         if not request.path.startswith(("/api/", "/admin/")):
             return self.get_response(request)
         if request.method in SAFE_METHODS:
-            response = self.get_response(request)
+            with patients_shown() as shown:
+                response = self.get_response(request)
             try:
-                self.record(request, response)
+                self.record(request, response, shown)
             except DatabaseError:
                 logger.exception("audit event not recorded for %s %s", request.method, request.path)
             return response
         try:
-            with request_transaction():
-                response = self.get_response(request)
-                if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
-                    transaction.set_rollback(True)
-                else:
-                    self.record(request, response)
+            return request_transaction(lambda: self.answer_and_record(request))
         except DatabaseError:
             logger.exception("audit event not recorded for %s %s: nothing was changed", request.method,
                              request.path)  # fmt: skip
@@ -222,9 +203,14 @@ class AuditMiddleware:
                 HTTPStatus.SERVICE_UNAVAILABLE, "service_unavailable",
                 "The change could not be recorded in the audit trail, so nothing was changed. Try again shortly.",
             )  # fmt: skip
+
+    def answer_and_record(self, request: HttpRequest) -> HttpResponse:
+        with patients_shown() as shown:
+            response = self.get_response(request)
+        self.record(request, response, shown)
         return response
 
-    def record(self, request: HttpRequest, response: HttpResponse) -> None:
+    def record(self, request: HttpRequest, response: HttpResponse, shown: PatientsShown) -> None:
         match = request.resolver_match
         user = getattr(request, "user", None)
         if match is None or match.url_name is None or user is None or not user.is_authenticated:
@@ -234,7 +220,7 @@ class AuditMiddleware:
         if request.path.startswith("/api/"):
             event = _api_event(request, response, match.url_name, match.kwargs)
         else:
-            event = _admin_event(request, response, match.url_name, match.kwargs)
+            event = _admin_event(request, shown, match.url_name, match.kwargs)
         if event is not None:
             audit_record(actor=user, ip=client_ip(request),
                          details={"status": response.status_code, "path": request.path}, **event)  # fmt: skip

@@ -9,11 +9,13 @@ the change and the audit event that records it commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from http import HTTPStatus
 
 from django.db import transaction
+from django.http import HttpResponse
 
 _in_request = ContextVar("in_request_transaction", default=False)
 
@@ -25,12 +27,15 @@ def change_transaction() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def request_transaction() -> Iterator[None]:
-    """One transaction for a whole request: the view's changes and the request's audit event."""
+def request_transaction(respond: Callable[[], HttpResponse]) -> HttpResponse:
+    """Answer a request in one transaction: the view's changes and the request's audit event. An answer of
+    5xx keeps none of it; a database error propagates after the rollback, for the caller to answer."""
     token = _in_request.set(True)
     try:
         with transaction.atomic():
-            yield
+            response = respond()
+            if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+                transaction.set_rollback(True)
+            return response
     finally:
         _in_request.reset(token)

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -105,15 +105,11 @@ def _recorded(view: Callable[..., HttpResponse], request: HttpRequest, *args: An
 def _changed(view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """A form post: the change and its audit event in one transaction, as the API's (a 5xx keeps neither)."""
     try:
-        with request_transaction():
-            response = _recorded(view, request, *args, **kwargs)
-            if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
-                transaction.set_rollback(True)
+        return request_transaction(lambda: _recorded(view, request, *args, **kwargs))
     except DatabaseError:
         error = ApplicationError("The change could not be recorded in the audit trail, so nothing was changed.")
         error.http_status = HTTPStatus.SERVICE_UNAVAILABLE
         return problem(request, error)
-    return response
 
 
 def console_page(
