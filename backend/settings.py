@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "backend",
     "scheduling",
     "billing",
+    "outcomes",
     "worker",
     "console",
 ]

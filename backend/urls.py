@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("me/", MeView.as_view(), name="me"),
     path("", include("scheduling.urls")),
     path("", include("billing.urls")),
+    path("", include("outcomes.urls")),
 ]
 
 urlpatterns = [

@@ -533,6 +533,7 @@ class ReminderStatus(models.TextChoices):
 class ReminderKind(models.TextChoices):
     VISIT = "visit", "Visit reminder"
     SERIES_SUMMARY = "series_summary", "Series change summary"
+    STAFF_NOTICE = "staff_notice", "Notice to clinic staff"  # by email to ``recipient``, about ``subject_id``
 
 
 class Reminder(PublicIdModel):
@@ -551,6 +552,12 @@ class Reminder(PublicIdModel):
     )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reminders")
     channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    recipient = models.EmailField(
+        blank=True, help_text="A staff notice's address. Messages to the patient go to the patient's own."
+    )
+    subject_id = models.UUIDField(
+        null=True, blank=True, help_text="What a staff notice is about (the public id of a safety alert)."
+    )
     offset_hours = models.PositiveIntegerField(null=True, blank=True)
     visit_start = models.DateTimeField(
         null=True, blank=True, help_text="The visit's start this reminder announces (a moved visit is reminded again)."
@@ -580,7 +587,10 @@ class Reminder(PublicIdModel):
                 name="reminder_once_per_visit_time",
             ),
             models.CheckConstraint(
-                condition=Q(appointment__isnull=False) | Q(series_change__isnull=False), name="reminder_has_subject"
+                condition=Q(appointment__isnull=False)
+                | Q(series_change__isnull=False)
+                | (Q(kind="staff_notice") & ~Q(recipient="") & Q(subject_id__isnull=False)),
+                name="reminder_has_subject",
             ),
         ]
 

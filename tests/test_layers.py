@@ -13,6 +13,7 @@ FORBIDDEN = {
     "backend": {"scheduling", "billing", "outcomes", "console", "worker"},
     "scheduling": {"billing", "outcomes", "console", "worker"},
     "billing": {"outcomes", "console", "worker"},
+    "outcomes": {"billing", "console", "worker"},
     "worker": {"console"},
     "console": {"worker"},  # the console reads and writes through services; it never reaches into tasks
 }

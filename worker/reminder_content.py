@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
+from outcomes.models import SafetyAlert
 from scheduling.links import link, unsubscribe_link
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind
 from worker.channels.base import OutgoingMessage
@@ -74,7 +76,32 @@ def visit_context(appointment: Appointment) -> dict[str, object]:
     }
 
 
+def staff_notice(reminder: Reminder) -> OutgoingMessage:
+    """A safety alert for the on-call clinician: what was met and where to act, with the patient's initials only
+    (the record in the console holds the rest)."""
+    assert reminder.subject_id is not None  # noqa: S101 - the table's check constraint
+    alert = SafetyAlert.objects.select_related("measure__instrument", "location").get(public_id=reminder.subject_id)
+    patient = reminder.patient
+    zone = alert.location.zone if alert.location else ZoneInfo(patient.timezone)
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    context = {
+        "initials": f"{patient.first_name[:1]}.{patient.last_name[:1]}.",
+        "clinic": alert.location.name if alert.location else "the clinic",
+        "answered": f"{_fmt(alert.measure.taken_at.astimezone(zone))} {alert.measure.taken_at.astimezone(zone):%Z}",
+        "instrument": alert.measure.instrument.name,
+        "rules": alert.rules,
+        "record_url": f"{base}/console/patients/{patient.public_id}/",
+        "alert_id": alert.public_id,
+    }
+    return OutgoingMessage(
+        to=reminder.recipient, subject=f"Safety alert at {context['clinic']}: a patient needs a clinician today",
+        text=render_to_string("reminders/safety_alert.txt", context), idempotency_key=str(reminder.public_id),
+    )  # fmt: skip
+
+
 def render(reminder: Reminder) -> OutgoingMessage:
+    if reminder.kind == ReminderKind.STAFF_NOTICE:
+        return staff_notice(reminder)
     patient = reminder.patient
     to = patient.email if reminder.channel == ReminderChannel.EMAIL else patient.phone
     key = str(reminder.public_id)

@@ -247,6 +247,8 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
     """
     record = functools.partial(_record, reminder, worker=worker, claim_next=claim_next)
     patient = reminder.patient
+    if reminder.kind == ReminderKind.STAFF_NOTICE:
+        return _send(reminder, record)  # to clinic staff, by email: the patient's consent is not asked
     if reminder.kind == ReminderKind.VISIT:
         appointment = reminder.appointment
         assert appointment is not None  # noqa: S101
@@ -266,6 +268,11 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
         if resume is not None:
             detail = f"quiet hours until {resume}"
             return "deferred", record(ReminderStatus.PENDING, outcome="deferred", detail=detail, due_at=resume)
+    return _send(reminder, record)
+
+
+def _send(reminder: Reminder, record: Callable[..., bool]) -> tuple[str, bool]:
+    """Render and hand the row to its channel; record the outcome (a transient error requeues and raises)."""
     message = render(reminder)
     try:
         provider_id = send_email(message) if reminder.channel == ReminderChannel.EMAIL else send_sms(message)
@@ -274,7 +281,6 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
     except TransientDeliveryError as error:
         if reminder.attempts + 1 >= settings.REMINDER_MAX_ATTEMPTS:  # this attempt's number (loaded before the claim)
             return ReminderStatus.FAILED, record(ReminderStatus.FAILED, detail=f"gave up after retries: {error}")
-        _record(reminder, ReminderStatus.QUEUED, worker=worker, outcome="retry", detail=str(error),
-                queued_at=timezone.now())  # fmt: skip
+        record(ReminderStatus.QUEUED, outcome="retry", detail=str(error), queued_at=timezone.now(), claim_next=None)
         raise
     return ReminderStatus.SENT, record(ReminderStatus.SENT, provider_id=provider_id, sent_at=timezone.now())

@@ -14,7 +14,7 @@ from console.access import allowed, console_page
 from console.params import found_or_404
 from scheduling import selectors
 from scheduling.errors import NotCleared
-from scheduling.models import Appointment, AppointmentStatus, Patient, Reminder
+from scheduling.models import Appointment, AppointmentStatus, Patient, Reminder, ReminderKind
 from scheduling.services.clearance import ensure_cleared, latest_clearance
 from scheduling.services.series import series_status
 
@@ -79,7 +79,9 @@ def patient(request: HttpRequest, patient_id: str) -> HttpResponse:
         "upcoming": [visit for visit in visits if visit.hold_until >= now],
         "past": [visit for visit in reversed(visits) if visit.hold_until < now],
         "series": [(item, series_status(item, list(item.appointments.all()))) for item in series],
-        "reminders": Reminder.objects.filter(patient=record).order_by("-due_at")[:20],
+        "reminders": Reminder.objects.filter(patient=record)
+        .exclude(kind=ReminderKind.STAFF_NOTICE)  # staff's own messages (safety alerts to the on-call clinician)
+        .order_by("-due_at")[:20],
     }  # fmt: skip
     if allowed(user, "billing"):
         invoices = list(billing.invoices_for(user).filter(patient=record).order_by("-created_at")[:50])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.utils import timezone
 
@@ -129,6 +130,20 @@ def series_change_rows(
         for channel in DEFAULT_CHANNELS
     ]  # fmt: skip
     return change, summaries
+
+
+def staff_notices_record(*, patient_id: int, recipients: Iterable[str], about: UUID) -> list[Reminder]:
+    """One email per address to clinic staff about something in a patient's record (a safety alert), due now.
+
+    Delivered by the same outbox as the patient's reminders: once each, whatever the number of workers.
+    """
+    now = timezone.now()
+    rows = [
+        Reminder(kind=ReminderKind.STAFF_NOTICE, patient_id=patient_id, channel=ReminderChannel.EMAIL,
+                 recipient=address, subject_id=about, due_at=now)
+        for address in sorted(set(recipients))
+    ]  # fmt: skip
+    return Reminder.objects.bulk_create(rows)
 
 
 def reminder_retry(*, reminder_id: int) -> bool:

@@ -1,0 +1,61 @@
+"""Reads of the treatment loop, scoped to the acting user (see ``outcomes.permissions``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+
+from backend.access import is_staff_user
+from backend.permissions import user_has_role
+from backend.roles import Role
+from outcomes.models import Instrument, Measure, SafetyAlert
+from outcomes.permissions import CLINICAL_ROLES
+from scheduling import selectors
+from scheduling.models import Patient
+
+
+def clinical_patients_for(user: Any) -> QuerySet[Patient]:
+    """Patients whose measures ``user`` may read and add: clinicians' and admins' clinic groups, or oneself."""
+    own_only = user_has_role(user, Role.PATIENT) and not is_staff_user(user)
+    if user_has_role(user, *CLINICAL_ROLES) or own_only:
+        return selectors.patients_for(user)
+    return Patient.objects.none()
+
+
+def measures_for(user: Any) -> QuerySet[Measure]:
+    return Measure.objects.filter(patient__in=clinical_patients_for(user)).select_related("instrument")
+
+
+def instruments_for(user: Any) -> QuerySet[Instrument]:
+    """The current version of each active instrument the user's clinic offers: the standard ones and its own
+    (a clinic's instrument with a standard one's code replaces it)."""
+    if is_staff_user(user):
+        groups: Any = selectors.groups_for(user).values("pk")
+    else:
+        groups = selectors.patients_for(user).values("group")
+    return (
+        Instrument.objects.filter(Q(group__isnull=True) | Q(group__in=groups), is_active=True)
+        .order_by("code", F("group").asc(nulls_last=True), "-version")
+        .distinct("code")
+        .prefetch_related("items", "options", "bands", "alert_rules")
+    )
+
+
+def instrument_versions_for(user: Any) -> QuerySet[Instrument]:
+    """Every version the user's clinic can refer to by id (an older one keeps scoring its old measures)."""
+    if is_staff_user(user):
+        groups: Any = selectors.groups_for(user).values("pk")
+    else:
+        groups = selectors.patients_for(user).values("group")
+    return Instrument.objects.filter(Q(group__isnull=True) | Q(group__in=groups)).prefetch_related(
+        "items", "options", "bands", "alert_rules"
+    )
+
+
+def safety_alerts_for(user: Any) -> QuerySet[SafetyAlert]:
+    if not user_has_role(user, *CLINICAL_ROLES):
+        return SafetyAlert.objects.none()
+    return SafetyAlert.objects.filter(patient__in=selectors.patients_for(user)).select_related(
+        "patient", "location", "measure__instrument", "acknowledged_by"
+    )
