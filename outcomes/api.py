@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.fields import PublicIdField
+from backend.fields import AwareDateTimeField, PublicIdField
 from backend.permissions import acting_user, user_has_role
 from backend.roles import Role
 from outcomes import selectors
@@ -90,7 +90,7 @@ class MeasureInput(serializers.Serializer):
         max_length=64, help_text='An instrument\'s code ("phq-9": its current version) or the id of one version.'
     )
     answers = AnswersField()
-    taken_at = serializers.DateTimeField(required=False)
+    taken_at = AwareDateTimeField(required=False)
     appointment = PublicIdField(name="visit", scope=scheduling_selectors.appointments_for, required=False)
 
     def validate_instrument(self, value: str) -> Instrument:

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from backend.models import ClinicGroup, PublicIdModel
-from scheduling.models import Appointment, Location, Patient
+from scheduling.models import Appointment, Location, Patient, Series, SeriesTemplate
 
 DEFAULT_CRISIS_GUIDANCE = (
     "If you are thinking about harming yourself or feel unsafe right now, call or text 988 "
@@ -205,3 +205,89 @@ class LocationSafety(models.Model):
 
     def __str__(self) -> str:
         return f"safety settings of {self.location}"
+
+
+class MeasureSchedule(models.Model):
+    """Which instrument a series booked from ``template`` asks for: before which of its visits, and how many
+    weeks after its last visit. Due measures are worked out from the series' visits as they are now
+    (``outcomes/due.py``), so they follow every move, cancellation and extension."""
+
+    template = models.ForeignKey(SeriesTemplate, on_delete=models.CASCADE, related_name="measure_schedules")
+    instrument_code = models.SlugField(max_length=30, help_text='The instrument\'s code, e.g. "phq-9".')
+    before_visits = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, blank=True, help_text="Visit numbers, 1 = the first."
+    )
+    follow_up_weeks = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, blank=True, help_text="Weeks after the series' last visit."
+    )
+
+    class Meta:
+        ordering = ("template", "instrument_code")
+        constraints = [
+            models.UniqueConstraint(fields=["template", "instrument_code"], name="measure_schedule_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_code} for {self.template}"
+
+
+class MaintenancePolicy(models.Model):
+    """When to suggest a booster, per clinic group. An empty threshold turns its rule off."""
+
+    group = models.OneToOneField(ClinicGroup, on_delete=models.CASCADE, related_name="maintenance_policy")
+    phq9_rise = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=5, help_text="PHQ-9 this many points above its lowest after the series."
+    )
+    phq9_reaches = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=10, help_text="PHQ-9 at or above this total (10: moderate)."
+    )
+    pcl5_rise = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=10, help_text="PCL-5 this many points above its lowest after the series."
+    )
+    weeks_since_last_infusion = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=8,
+        help_text="This many weeks after the last infusion while the latest score is not in remission.",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name_plural = "maintenance policies"
+
+    def __str__(self) -> str:
+        return f"maintenance policy of {self.group}"
+
+
+class SuggestionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    BOOKED = "booked", "Booked"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class MaintenanceSuggestion(PublicIdModel):
+    """A booster the policy suggests for a patient after their series. One open per patient at a time."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="maintenance_suggestions")
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="+", help_text="The series to extend.")
+    rule = models.SlugField(max_length=40)
+    reason = models.CharField(max_length=300, help_text="Which rule fired, in words (no scores).")
+    measure = models.ForeignKey(Measure, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=SuggestionStatus.choices, default=SuggestionStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    dismiss_reason = models.CharField(max_length=500, blank=True)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="The booster."
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(status="open"), name="maintenance_suggestion_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} for {self.patient_id} ({self.status})"

@@ -16,13 +16,17 @@ from scheduling.services.reminders import staff_notices_record
 
 
 def alert_location(measure: Measure) -> Location | None:
-    """Where the alert belongs: the measure's visit, else the patient's next visit, else their latest."""
+    """Where the alert belongs: the measure's visit, else the patient's next visit, else their latest, else
+    the clinic group's location when it has only one (None: the group's clinicians are told)."""
     if measure.appointment_id is not None:
         return Location.objects.get(appointments=measure.appointment_id)
     visits = Appointment.objects.filter(patient=measure.patient_id).select_related("location")
     upcoming = visits.filter(start__gte=timezone.now()).order_by("start").first()
     visit = upcoming or visits.order_by("-start").first()
-    return visit.location if visit else None
+    if visit is not None:
+        return visit.location
+    only = list(Location.objects.filter(group=measure.patient.group_id)[:2])
+    return only[0] if len(only) == 1 else None
 
 
 def on_call_addresses(patient: Patient, location: Location | None) -> list[str]:

@@ -6,10 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.apps import apps
+
 from backend.models import User
 from backend.roles import Role
 from billing.models import ExportJob, FeeScheduleItem, Invoice, Package, Payment, Refund
 from billing.services.payments import refund_record
+from outcomes.models import SafetyAlert
+from outcomes.standard import load_standard_instruments
 from scheduling.models import Closure, SeriesTemplate
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
 from tests.factories import UserFactory
@@ -62,6 +66,7 @@ class EveryRecord:
     template: SeriesTemplate
     export: ExportJob
     fee: FeeScheduleItem
+    alert: SafetyAlert
 
 
 def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
@@ -75,4 +80,11 @@ def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
     )
     export = ExportJob.objects.create(kind="invoices", format="csv", date_from=MONDAY, date_to=MONDAY,
                                       requested_by=export_owner)  # fmt: skip
-    return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"))
+    load_standard_instruments(apps)
+    measure = clinic.client(clinic.clinician).post(
+        f"/api/v1/patients/{clinic.patient.public_id}/measures/", {"instrument": "phq-9", "answers": [1] * 9},
+        format="json",
+    )  # fmt: skip
+    alert = SafetyAlert.objects.get(measure__public_id=measure.json()["id"])
+    return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"),
+                       alert)  # fmt: skip

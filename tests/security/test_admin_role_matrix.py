@@ -14,7 +14,7 @@ from backend.models import User
 from backend.roles import Role
 from tests.scheduling.conftest import Clinic
 from tests.security.records import every_record
-from tests.security.test_role_matrix import EXPECTED, NOBODY, ONLY_ADMIN, STAFF
+from tests.security.test_role_matrix import CLINICAL, EXPECTED, NOBODY, ONLY_ADMIN, STAFF
 
 # Admin model -> the API routes of the same records: (list route, detail route).
 API_ROUTES: dict[str, tuple[str, str]] = {
@@ -35,11 +35,16 @@ API_ROUTES: dict[str, tuple[str, str]] = {
     "billing.feescheduleitem": ("fee-schedule-list", "fee-schedule-detail"),
     "billing.package": ("package-list", "package-detail"),
     "billing.billingpolicy": ("location-billing-policy", "location-billing-policy"),
+    "outcomes.measure": ("patient-measures", "patient-measures"),
+    "outcomes.safetyalert": ("safety-alert-list", "safety-alert-acknowledge"),
 }
 # Records the API has no route for: clinic groups and logins are administrators' business; the roles
 # themselves (Django groups) only a superuser's.
 NO_API = {"backend.clinicgroup": (STAFF, ONLY_ADMIN), "backend.user": (ONLY_ADMIN, ONLY_ADMIN),
-          "auth.group": (NOBODY, NOBODY)}  # fmt: skip
+          "auth.group": (NOBODY, NOBODY),
+          # Instruments (the API lists them) and the on-call settings are written in the admin only, by admins.
+          "outcomes.instrument": (CLINICAL | {"reception", "patient"}, ONLY_ADMIN),
+          "outcomes.locationsafety": (CLINICAL, ONLY_ADMIN)}  # fmt: skip
 # Admin actions -> the API route of the same change (or, without one, the roles the docs give).
 ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("scheduling.appointment", "action_confirm"): EXPECTED[("appointment-confirm", "POST")],  # type: ignore[dict-item]

@@ -36,6 +36,7 @@ FRONT_DESK = frozenset({ADMIN, RECEPTION})
 BILLING_STAFF = frozenset({ADMIN, RECEPTION, ACCOUNTANT})
 BILLING_READERS = BILLING_STAFF | {PATIENT}
 ACCOUNTING = frozenset({ADMIN, ACCOUNTANT})
+CLINICAL = frozenset({ADMIN, CLINICIAN})
 NOBODY: frozenset[str] = frozenset()  # the route exists (a router default) but the method is refused to all
 PUBLIC = "public"
 SIGNED = "signed"  # no user: the request signature is the credential (403 without a valid one)
@@ -106,6 +107,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("export-stream", "GET"): ACCOUNTING,
     ("report-revenue", "GET"): ACCOUNTING, ("report-ar-aging", "GET"): ACCOUNTING,
     ("report-package-liability", "GET"): ACCOUNTING, ("report-daily-close", "GET"): BILLING_STAFF,
+    ("instrument-list", "GET"): frozenset({ADMIN, RECEPTION, CLINICIAN, PATIENT}),
+    ("patient-measures", "GET"): CLINICAL | {PATIENT}, ("patient-measures", "POST"): CLINICAL | {PATIENT},
+    ("patient-outcomes", "GET"): CLINICAL | {PATIENT},
+    ("safety-alert-list", "GET"): CLINICAL, ("safety-alert-acknowledge", "POST"): CLINICAL,
 }  # fmt: skip
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"}}
@@ -175,6 +180,8 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "patient-superbill": {"id": clinic.patient.public_id}, "refund-receipt": {"id": records.refund.public_id},
         "patient-superbill-email": {"id": clinic.patient.public_id},
         "fee-schedule-detail": {"pk": ids["fee-schedule"]},
+        "patient-measures": {"id": clinic.patient.public_id}, "patient-outcomes": {"id": clinic.patient.public_id},
+        "safety-alert-acknowledge": {"id": every.alert.public_id},
     }  # fmt: skip
     for name, _method in EXPECTED:
         prefix = re.sub(
