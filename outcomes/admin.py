@@ -16,11 +16,14 @@ from outcomes.models import (
     InstrumentItem,
     InstrumentOption,
     LocationSafety,
+    MaintenancePolicy,
+    MaintenanceSuggestion,
     Measure,
+    MeasureSchedule,
     SafetyAlert,
     SeverityBand,
 )
-from outcomes.permissions import CLINICAL_ROLES
+from outcomes.permissions import CLINICAL_ROLES, FOLLOW_UP_ROLES
 
 
 class InstrumentPart(ScopedInline):
@@ -119,3 +122,29 @@ class SafetyAlertAdmin(ShownOnly, RecordAdmin):
     read_roles = CLINICAL_ROLES
     list_display = ("patient", "status", "created_at", "acknowledged_by", "acknowledged_at")
     list_filter = ("status",)
+
+
+@admin.register(MeasureSchedule)
+class MeasureScheduleAdmin(GroupScopedAdmin):
+    """Which instruments a series template asks for, before which visits and at which follow-ups."""
+
+    group_path = "template__group"
+    read_roles = FOLLOW_UP_ROLES
+    list_display = ("template", "instrument_code", "before_visits", "follow_up_weeks")
+
+
+@admin.register(MaintenancePolicy)
+class MaintenancePolicyAdmin(GroupScopedAdmin):
+    read_roles = CLINICAL_ROLES
+    list_display = ("group", "phq9_rise", "phq9_reaches", "pcl5_rise", "weeks_since_last_infusion")
+
+
+@admin.register(MaintenanceSuggestion)
+class MaintenanceSuggestionAdmin(ShownOnly, RecordAdmin):
+    """Booked or dismissed through the API or the console, which record who and when."""
+
+    group_path = "patient__group"
+    read_roles = FOLLOW_UP_ROLES
+    list_display = ("patient", "rule", "status", "created_at", "closed_by")
+    list_filter = ("status", "rule")
+    exclude = ("measure",)  # reception reads this page: no scores

@@ -15,17 +15,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.fields import AwareDateTimeField, PublicIdField
+from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField
 from backend.permissions import acting_user, user_has_role
 from backend.roles import Role
 from outcomes import selectors
-from outcomes.models import AlertStatus, Instrument, Measure, MeasureSource, SafetyAlert
-from outcomes.permissions import IsClinical, ReadsInstruments
+from outcomes.due import patient_due_measures
+from outcomes.models import (
+    AlertStatus,
+    Instrument,
+    MaintenanceSuggestion,
+    Measure,
+    MeasureSource,
+    SafetyAlert,
+    SuggestionStatus,
+)
+from outcomes.permissions import FollowsUp, IsClinical, ReadsInstruments
+from outcomes.services.maintenance import suggestion_book, suggestion_dismiss
 from outcomes.services.measures import measure_record
 from outcomes.services.safety import crisis_guidance, safety_alert_acknowledge
 from outcomes.summary import change_from_baseline, patient_outcomes
 from scheduling import selectors as scheduling_selectors
+from scheduling.api.series import TIME_FORMATS
 from scheduling.models import Patient
+from scheduling.permissions import CanBook
 
 MAX_ANSWERS = 100
 
@@ -255,3 +267,112 @@ class SafetyAlertAcknowledgeView(APIView):
         given.is_valid(raise_exception=True)
         done = safety_alert_acknowledge(actor=acting_user(request), alert=alert, note=given.validated_data["note"])
         return Response(SafetyAlertOutput(selectors.safety_alerts_for(request.user).get(pk=done.pk)).data)
+
+
+class DueOutput(serializers.Serializer):
+    series = serializers.UUIDField(source="series.public_id")
+    instrument = serializers.CharField()
+    visit_number = serializers.IntegerField(allow_null=True, help_text="Due before this visit of the series.")
+    weeks_after = serializers.IntegerField(allow_null=True, help_text="A follow-up this many weeks after the series.")
+    appointment = serializers.UUIDField(source="appointment.public_id", allow_null=True, default=None)
+    due_at = ZonedDateTimeField(zone_from="series.location")
+    opens_at = ZonedDateTimeField(zone_from="series.location")
+    closes_at = ZonedDateTimeField(zone_from="series.location")
+    status = serializers.ChoiceField(choices=["upcoming", "due", "overdue", "answered"])
+    answered_at = serializers.DateTimeField(source="measure.taken_at", allow_null=True, default=None)
+
+
+class PatientDueMeasuresView(APIView):
+    """The measures the patient's series ask for, with their windows and status (never the answers or scores:
+    reception sees this list too)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(responses=DueOutput(many=True))
+    def get(self, request: Request, id: UUID) -> Response:
+        patient = get_object_or_404(selectors.follow_up_patients_for(request.user), public_id=id)
+        return Response(DueOutput(patient_due_measures(patient), many=True).data)
+
+
+class SuggestionOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    patient_name = serializers.SerializerMethodField()
+    series = serializers.UUIDField(source="series.public_id")
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    closed_by = serializers.CharField(source="closed_by.username", allow_null=True, default=None)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    dismiss_reason = serializers.CharField()
+    appointment = serializers.UUIDField(source="appointment.public_id", allow_null=True, default=None)
+
+    def get_patient_name(self, suggestion: MaintenanceSuggestion) -> str:
+        return f"{suggestion.patient.first_name} {suggestion.patient.last_name}"
+
+
+class SuggestionListView(ListAPIView):
+    """Booster suggestions of the caller's clinic groups, newest first; ``?status=open`` for those to act on.
+    Who and which rule fired, never the scores."""
+
+    permission_classes = (FollowsUp,)
+    serializer_class = SuggestionOutput
+    filter_backends = ()
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=SuggestionStatus.values)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[MaintenanceSuggestion]:
+        suggestions = selectors.suggestions_for(self.request.user).order_by("-created_at", "-id")
+        wanted = self.request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in SuggestionStatus.values:
+                raise ValidationError({"status": [f"One of {', '.join(SuggestionStatus.values)}."]})
+            suggestions = suggestions.filter(status=wanted)
+        return suggestions
+
+
+class SuggestionBookInput(serializers.Serializer):
+    first_date = serializers.DateField(required=False, help_text="Default: by the series' rules after its last visit.")
+    time = serializers.TimeField(required=False, input_formats=TIME_FORMATS)
+    service_type = PublicIdField(name="service type", scope=scheduling_selectors.service_types_for, required=False)
+    accept_alternatives = serializers.BooleanField(default=False)
+
+
+class SuggestionBookView(APIView):
+    """Book the booster as one more visit of the original series (``POST /series/{id}/extend/`` with one visit);
+    a collision answers 409 with alternatives, as the extension does."""
+
+    permission_classes = (CanBook,)
+
+    @extend_schema(request=SuggestionBookInput, responses=SuggestionOutput)
+    def post(self, request: Request, id: UUID) -> Response:
+        suggestion = get_object_or_404(selectors.suggestions_for(request.user), public_id=id)
+        given = SuggestionBookInput(data=request.data, context={"request": request})
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        booked = suggestion_book(
+            actor=acting_user(request), suggestion=suggestion, first_date=data.get("first_date"),
+            local_time=data.get("time"), service_type=data.get("service_type"),
+            accept_alternatives=data["accept_alternatives"],
+        )  # fmt: skip
+        return Response(SuggestionOutput(selectors.suggestions_for(request.user).get(pk=booked.pk)).data)
+
+
+class DismissInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class SuggestionDismissView(APIView):
+    permission_classes = (FollowsUp,)
+
+    @extend_schema(request=DismissInput, responses=SuggestionOutput)
+    def post(self, request: Request, id: UUID) -> Response:
+        suggestion = get_object_or_404(selectors.suggestions_for(request.user), public_id=id)
+        given = DismissInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        done = suggestion_dismiss(actor=acting_user(request), suggestion=suggestion,
+                                  reason=given.validated_data["reason"])  # fmt: skip
+        return Response(SuggestionOutput(selectors.suggestions_for(request.user).get(pk=done.pk)).data)

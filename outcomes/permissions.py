@@ -11,6 +11,7 @@ from backend.permissions import HasRole
 from backend.roles import Role
 
 CLINICAL_ROLES = (Role.ADMIN, Role.CLINICIAN)
+FOLLOW_UP_ROLES = (Role.ADMIN, Role.CLINICIAN, Role.RECEPTION)  # due status and maintenance suggestions
 MEASURE_ROLES = (*CLINICAL_ROLES, Role.PATIENT)
 INSTRUMENT_READERS = (*MEASURE_ROLES, Role.RECEPTION)
 
@@ -21,3 +22,7 @@ class IsClinical(HasRole):
 
 class ReadsInstruments(HasRole):
     roles = frozenset(INSTRUMENT_READERS)
+
+
+class FollowsUp(HasRole):
+    roles = frozenset(FOLLOW_UP_ROLES)

@@ -9,8 +9,8 @@ from django.db.models import F, Q, QuerySet
 from backend.access import is_staff_user
 from backend.permissions import user_has_role
 from backend.roles import Role
-from outcomes.models import Instrument, Measure, SafetyAlert
-from outcomes.permissions import CLINICAL_ROLES
+from outcomes.models import Instrument, MaintenanceSuggestion, Measure, SafetyAlert
+from outcomes.permissions import CLINICAL_ROLES, FOLLOW_UP_ROLES
 from scheduling import selectors
 from scheduling.models import Patient
 
@@ -21,6 +21,22 @@ def clinical_patients_for(user: Any) -> QuerySet[Patient]:
     if user_has_role(user, *CLINICAL_ROLES) or own_only:
         return selectors.patients_for(user)
     return Patient.objects.none()
+
+
+def follow_up_patients_for(user: Any) -> QuerySet[Patient]:
+    """Patients whose due status ``user`` may see: clinicians', admins' and reception's groups, or oneself."""
+    own_only = user_has_role(user, Role.PATIENT) and not is_staff_user(user)
+    if user_has_role(user, *FOLLOW_UP_ROLES) or own_only:
+        return selectors.patients_for(user)
+    return Patient.objects.none()
+
+
+def suggestions_for(user: Any) -> QuerySet[MaintenanceSuggestion]:
+    if not user_has_role(user, *FOLLOW_UP_ROLES):
+        return MaintenanceSuggestion.objects.none()
+    return MaintenanceSuggestion.objects.filter(patient__in=selectors.patients_for(user)).select_related(
+        "patient", "series", "closed_by", "appointment__location"
+    )
 
 
 def measures_for(user: Any) -> QuerySet[Measure]:

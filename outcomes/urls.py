@@ -2,16 +2,28 @@ from django.urls import path
 
 from outcomes.api import (
     InstrumentListView,
+    PatientDueMeasuresView,
     PatientMeasuresView,
     PatientOutcomesView,
     SafetyAlertAcknowledgeView,
     SafetyAlertListView,
+    SuggestionBookView,
+    SuggestionDismissView,
+    SuggestionListView,
 )
 
 urlpatterns = [
     path("instruments/", InstrumentListView.as_view(), name="instrument-list"),
     path("patients/<uuid:id>/measures/", PatientMeasuresView.as_view(), name="patient-measures"),
+    path("patients/<uuid:id>/measures/due/", PatientDueMeasuresView.as_view(), name="patient-measures-due"),
     path("patients/<uuid:id>/outcomes/", PatientOutcomesView.as_view(), name="patient-outcomes"),
     path("safety-alerts/", SafetyAlertListView.as_view(), name="safety-alert-list"),
     path("safety-alerts/<uuid:id>/acknowledge/", SafetyAlertAcknowledgeView.as_view(), name="safety-alert-acknowledge"),
+    path("maintenance-suggestions/", SuggestionListView.as_view(), name="maintenance-suggestion-list"),
+    path("maintenance-suggestions/<uuid:id>/book/", SuggestionBookView.as_view(), name="maintenance-suggestion-book"),
+    path(
+        "maintenance-suggestions/<uuid:id>/dismiss/",
+        SuggestionDismissView.as_view(),
+        name="maintenance-suggestion-dismiss",
+    ),
 ]

@@ -13,6 +13,7 @@ from backend.models import User
 from backend.transactions import change_transaction
 from outcomes.models import Instrument, Measure
 from outcomes.scoring import instrument_spec, score
+from outcomes.services.maintenance import suggestion_check
 from outcomes.services.safety import safety_alert_raise
 from scheduling.models import Appointment, Patient
 
@@ -44,4 +45,5 @@ def measure_record(
         )  # fmt: skip
         if result.alerts:
             safety_alert_raise(measure, list(result.alerts))
+        suggestion_check(patient)
     return measure

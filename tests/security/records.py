@@ -12,9 +12,9 @@ from backend.models import User
 from backend.roles import Role
 from billing.models import ExportJob, FeeScheduleItem, Invoice, Package, Payment, Refund
 from billing.services.payments import refund_record
-from outcomes.models import SafetyAlert
+from outcomes.models import MaintenanceSuggestion, SafetyAlert
 from outcomes.standard import load_standard_instruments
-from scheduling.models import Closure, SeriesTemplate
+from scheduling.models import Closure, Series, SeriesTemplate
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
 from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic, ny
@@ -67,6 +67,7 @@ class EveryRecord:
     export: ExportJob
     fee: FeeScheduleItem
     alert: SafetyAlert
+    suggestion: MaintenanceSuggestion
 
 
 def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
@@ -86,5 +87,8 @@ def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
         format="json",
     )  # fmt: skip
     alert = SafetyAlert.objects.get(measure__public_id=measure.json()["id"])
+    suggestion = MaintenanceSuggestion.objects.create(
+        patient=clinic.patient, series=Series.objects.get(public_id=records.series), rule="phq9_rise", reason="records"
+    )
     return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"),
-                       alert)  # fmt: skip
+                       alert, suggestion)  # fmt: skip

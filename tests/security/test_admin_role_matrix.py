@@ -37,6 +37,7 @@ API_ROUTES: dict[str, tuple[str, str]] = {
     "billing.billingpolicy": ("location-billing-policy", "location-billing-policy"),
     "outcomes.measure": ("patient-measures", "patient-measures"),
     "outcomes.safetyalert": ("safety-alert-list", "safety-alert-acknowledge"),
+    "outcomes.maintenancesuggestion": ("maintenance-suggestion-list", "maintenance-suggestion-dismiss"),
 }
 # Records the API has no route for: clinic groups and logins are administrators' business; the roles
 # themselves (Django groups) only a superuser's.
@@ -44,7 +45,8 @@ NO_API = {"backend.clinicgroup": (STAFF, ONLY_ADMIN), "backend.user": (ONLY_ADMI
           "auth.group": (NOBODY, NOBODY),
           # Instruments (the API lists them) and the on-call settings are written in the admin only, by admins.
           "outcomes.instrument": (CLINICAL | {"reception", "patient"}, ONLY_ADMIN),
-          "outcomes.locationsafety": (CLINICAL, ONLY_ADMIN)}  # fmt: skip
+          "outcomes.locationsafety": (CLINICAL, ONLY_ADMIN), "outcomes.maintenancepolicy": (CLINICAL, ONLY_ADMIN),
+          "outcomes.measureschedule": (CLINICAL | {"reception"}, ONLY_ADMIN)}  # fmt: skip
 # Admin actions -> the API route of the same change (or, without one, the roles the docs give).
 ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("scheduling.appointment", "action_confirm"): EXPECTED[("appointment-confirm", "POST")],  # type: ignore[dict-item]

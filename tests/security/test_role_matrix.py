@@ -37,6 +37,7 @@ BILLING_STAFF = frozenset({ADMIN, RECEPTION, ACCOUNTANT})
 BILLING_READERS = BILLING_STAFF | {PATIENT}
 ACCOUNTING = frozenset({ADMIN, ACCOUNTANT})
 CLINICAL = frozenset({ADMIN, CLINICIAN})
+FOLLOW_UP = CLINICAL | {RECEPTION}
 NOBODY: frozenset[str] = frozenset()  # the route exists (a router default) but the method is refused to all
 PUBLIC = "public"
 SIGNED = "signed"  # no user: the request signature is the credential (403 without a valid one)
@@ -111,6 +112,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("patient-measures", "GET"): CLINICAL | {PATIENT}, ("patient-measures", "POST"): CLINICAL | {PATIENT},
     ("patient-outcomes", "GET"): CLINICAL | {PATIENT},
     ("safety-alert-list", "GET"): CLINICAL, ("safety-alert-acknowledge", "POST"): CLINICAL,
+    ("patient-measures-due", "GET"): FOLLOW_UP | {PATIENT},
+    ("maintenance-suggestion-list", "GET"): FOLLOW_UP, ("maintenance-suggestion-book", "POST"): FRONT_DESK,
+    ("maintenance-suggestion-dismiss", "POST"): FOLLOW_UP,
 }  # fmt: skip
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"}}
@@ -182,6 +186,9 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "fee-schedule-detail": {"pk": ids["fee-schedule"]},
         "patient-measures": {"id": clinic.patient.public_id}, "patient-outcomes": {"id": clinic.patient.public_id},
         "safety-alert-acknowledge": {"id": every.alert.public_id},
+        "patient-measures-due": {"id": clinic.patient.public_id},
+        "maintenance-suggestion-book": {"id": every.suggestion.public_id},
+        "maintenance-suggestion-dismiss": {"id": every.suggestion.public_id},
     }  # fmt: skip
     for name, _method in EXPECTED:
         prefix = re.sub(

@@ -1,4 +1,4 @@
-"""Operational tasks: the worker heartbeat, the daily audit trail check."""
+"""Operational tasks: the worker heartbeat, the daily audit trail check, the daily maintenance suggestions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from celery import Task
 
 from backend.audit_chain import check_and_alert
 from backend.heartbeat import heartbeat_answer, heartbeat_request
+from outcomes.services.maintenance import suggestions_sweep
 from worker.celery import app
 
 
@@ -23,3 +24,9 @@ def heartbeat_emit_task() -> None:
 @app.task
 def audit_verify_task() -> bool:
     return check_and_alert().intact
+
+
+@app.task
+def maintenance_suggestions_sweep_task() -> int:
+    """The daily check of the time rule of the clinics' maintenance policies (outcomes.services.maintenance)."""
+    return suggestions_sweep()
