@@ -308,6 +308,7 @@ REMINDER_DELIVERY_BATCH = max(1, int(os.environ.get("REMINDER_DELIVERY_BATCH", "
 DOCUMENT_ENQUEUE_GRACE = int(os.environ.get("DOCUMENT_ENQUEUE_GRACE", "60"))
 DOCUMENT_RENDER_TIMEOUT = int(os.environ.get("DOCUMENT_RENDER_TIMEOUT", "300"))
 REMINDER_LINK_MAX_AGE_DAYS = int(os.environ.get("REMINDER_LINK_MAX_AGE_DAYS", "30"))
+FORM_LINK_MAX_AGE_DAYS = int(os.environ.get("FORM_LINK_MAX_AGE_DAYS", "7"))
 
 # Exports (docs/exports.md)
 EXPORT_RETENTION_DAYS = int(os.environ.get("EXPORT_RETENTION_DAYS", "7"))

@@ -28,6 +28,7 @@ from backend.roles import Role
 from backend.throttling import FailOpenThrottle, form_post_wait
 from backend.transactions import request_transaction
 from billing.permissions import ACCOUNTING, BILLING_STAFF, INVOICE_WRITERS, PAYMENT_TAKERS, REFUNDERS
+from outcomes.permissions import CLINICAL_ROLES, FOLLOW_UP_ROLES
 from scheduling.permissions import TRANSITION_ROLES, can_book, can_transition
 from scheduling.services.transitions import CLEARANCE_OVERRIDE_ROLES
 
@@ -43,6 +44,8 @@ RULES: dict[str, Callable[[Any], bool]] = {
     "accounting": lambda user: user_has_role(user, *ACCOUNTING),
     "clearance_override": lambda user: user_has_role(user, *CLEARANCE_OVERRIDE_ROLES),
     "patient": lambda user: user_has_role(user, Role.PATIENT),
+    "clinical": lambda user: user_has_role(user, *CLINICAL_ROLES),
+    "follow_up": lambda user: user_has_role(user, *FOLLOW_UP_ROLES),
     **{f"transition:{action}": partial(can_transition, action=action) for action in TRANSITION_ROLES},
 }
 

@@ -16,6 +16,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav": {
             rule: allowed(user, rule)
-            for rule in ("staff", "booking", "billing", "write_invoices", "accounting", "patient")
+            for rule in (
+                "staff",
+                "booking",
+                "billing",
+                "write_invoices",
+                "accounting",
+                "patient",
+                "clinical",
+                "follow_up",
+            )
         }
     }

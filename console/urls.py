@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import auth, billing, checkout, day, exports, me, patients, reports, series, visits
+from console.views import auth, billing, checkout, day, exports, follow_up, forms, me, patients, reports, series, visits
 
 app_name = "console"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("visits/<str:visit_id>/", visits.visit, name="visit"),
     path("visits/<str:visit_id>/reschedule/", visits.reschedule, name="reschedule"),
     path("visits/<str:visit_id>/invoice/", checkout.invoice_draft, name="invoice-draft"),
+    path("visits/<str:visit_id>/forms/", forms.visit_forms, name="visit-forms"),
     path("visits/<str:visit_id>/<str:action>/", visits.visit_action, name="visit-action"),
     path("invoices/<str:invoice_id>/issue/", checkout.invoice_issue_view, name="invoice-issue"),
     path("invoices/<str:invoice_id>/payments/", checkout.invoice_payment, name="invoice-payment"),
@@ -34,6 +35,10 @@ urlpatterns = [
     path("patients/", patients.patient_search, name="patients"),
     path("patients/search/", patients.patient_search, name="patient-search"),
     path("patients/<str:patient_id>/", patients.patient, name="patient"),
+    path("safety-alerts/<str:alert_id>/acknowledge/", follow_up.alert_acknowledge, name="alert-acknowledge"),
+    path("suggestions/<str:suggestion_id>/book/", follow_up.suggestion_book_view, name="suggestion-book"),
+    path("suggestions/<str:suggestion_id>/dismiss/", follow_up.suggestion_dismiss_view, name="suggestion-dismiss"),
+    path("forms/<str:token>/", forms.check_in_form, name="check-in-form"),
     path("me/", me.me, name="me"),
     path("me/visits/<str:visit_id>/", me.my_visit, name="my-visit"),
     path("me/visits/<str:visit_id>/<str:action>/", me.my_visit_action, name="my-visit-action"),

@@ -75,3 +75,13 @@ def safety_alerts_for(user: Any) -> QuerySet[SafetyAlert]:
     return SafetyAlert.objects.filter(patient__in=selectors.patients_for(user)).select_related(
         "patient", "location", "measure__instrument", "acknowledged_by"
     )
+
+
+def current_instrument(group_id: int, code: str) -> Instrument | None:
+    """The version of ``code`` a clinic group answers now: its own, else the standard one."""
+    return (
+        Instrument.objects.filter(Q(group__isnull=True) | Q(group=group_id), code=code, is_active=True)
+        .order_by(F("group").asc(nulls_last=True), "-version")
+        .prefetch_related("items", "options", "bands", "alert_rules")
+        .first()
+    )

@@ -534,6 +534,7 @@ class ReminderKind(models.TextChoices):
     VISIT = "visit", "Visit reminder"
     SERIES_SUMMARY = "series_summary", "Series change summary"
     STAFF_NOTICE = "staff_notice", "Notice to clinic staff"  # by email to ``recipient``, about ``subject_id``
+    FORM_INVITE = "form_invite", "Check-in form invitation"  # a follow-up after ``appointment``, due ``visit_start``
 
 
 class Reminder(PublicIdModel):
@@ -585,6 +586,11 @@ class Reminder(PublicIdModel):
                 fields=["appointment", "channel", "offset_hours", "visit_start"],
                 condition=Q(kind="visit") & ~Q(status="cancelled"),
                 name="reminder_once_per_visit_time",
+            ),
+            models.UniqueConstraint(
+                fields=["appointment", "channel", "visit_start"],
+                condition=Q(kind="form_invite"),
+                name="form_invite_once",
             ),
             models.CheckConstraint(
                 condition=Q(appointment__isnull=False)

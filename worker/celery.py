@@ -41,6 +41,7 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     "heartbeat": {"task": "worker.tasks.maintenance.heartbeat_emit_task", "schedule": 60.0},
     "audit-verify": {"task": "worker.tasks.maintenance.audit_verify_task", "schedule": crontab(hour=3, minute=17)},
+    "follow-up-invites": {"task": "worker.tasks.maintenance.follow_up_invites_task", "schedule": crontab(minute=7)},
     "maintenance-suggestions": {
         "task": "worker.tasks.maintenance.maintenance_suggestions_sweep_task",
         "schedule": crontab(hour=10, minute=23),

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from outcomes.due import due_for_visit
+from outcomes.links import form_link
 from outcomes.models import SafetyAlert
 from scheduling.links import link, unsubscribe_link
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind
@@ -73,7 +75,16 @@ def visit_context(appointment: Appointment) -> dict[str, object]:
         "confirm_url": link(appointment, "confirm"),
         "unsubscribe_url": unsubscribe_link(appointment.patient),
         "cancel_url": link(appointment, "cancel"),
+        "form_url": form_link(appointment.patient) if forms_due_before(appointment) else "",
     }
+
+
+def forms_due_before(appointment: Appointment) -> bool:
+    """Whether the visit's series asks for a check-in form before it that is still unanswered (no query for a
+    visit outside a series)."""
+    if appointment.series_id is None:
+        return False
+    return bool(due_for_visit(appointment))
 
 
 def staff_notice(reminder: Reminder) -> OutgoingMessage:
@@ -99,9 +110,28 @@ def staff_notice(reminder: Reminder) -> OutgoingMessage:
     )  # fmt: skip
 
 
+def form_invite(reminder: Reminder) -> OutgoingMessage:
+    """A follow-up check-in form: the clinic, the link, nothing about why."""
+    assert reminder.appointment is not None  # noqa: S101 - the follow-up counts from this visit
+    patient = reminder.patient
+    location = reminder.appointment.location
+    context = {"first_name": patient.first_name, "clinic": location.name, "phone": location.phone,
+               "form_url": form_link(patient), "unsubscribe_url": unsubscribe_link(patient)}  # fmt: skip
+    key = str(reminder.public_id)
+    if reminder.channel == ReminderChannel.SMS:
+        return OutgoingMessage(to=patient.phone, text=render_to_string("reminders/form_sms.txt", context).strip(),
+                               idempotency_key=key)  # fmt: skip
+    return OutgoingMessage(
+        to=patient.email, subject=f"A short check-in form from {location.name}", idempotency_key=key,
+        text=render_to_string("reminders/form.txt", context),
+    )  # fmt: skip
+
+
 def render(reminder: Reminder) -> OutgoingMessage:
     if reminder.kind == ReminderKind.STAFF_NOTICE:
         return staff_notice(reminder)
+    if reminder.kind == ReminderKind.FORM_INVITE:
+        return form_invite(reminder)
     patient = reminder.patient
     to = patient.email if reminder.channel == ReminderChannel.EMAIL else patient.phone
     key = str(reminder.public_id)

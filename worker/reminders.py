@@ -255,6 +255,9 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
         if appointment.status not in REMINDABLE or appointment.start <= timezone.now():
             return ReminderStatus.CANCELLED, record(ReminderStatus.CANCELLED, detail="The visit is no longer ahead.")
         location = appointment.location
+    elif reminder.kind == ReminderKind.FORM_INVITE:
+        assert reminder.appointment is not None  # noqa: S101 - the visit the follow-up counts from
+        location = reminder.appointment.location
     else:
         assert reminder.series_change is not None  # noqa: S101
         location = reminder.series_change.series.location

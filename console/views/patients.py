@@ -12,6 +12,10 @@ from django.utils import timezone
 from billing import selectors as billing
 from console.access import allowed, console_page
 from console.params import found_or_404
+from outcomes import selectors as outcomes
+from outcomes.due import patient_due_measures
+from outcomes.models import AlertStatus
+from outcomes.summary import patient_outcomes
 from scheduling import selectors
 from scheduling.errors import NotCleared
 from scheduling.models import Appointment, AppointmentStatus, Patient, Reminder, ReminderKind
@@ -83,6 +87,13 @@ def patient(request: HttpRequest, patient_id: str) -> HttpResponse:
         .exclude(kind=ReminderKind.STAFF_NOTICE)  # staff's own messages (safety alerts to the on-call clinician)
         .order_by("-due_at")[:20],
     }  # fmt: skip
+    if allowed(user, "clinical"):
+        context["safety_alerts"] = outcomes.safety_alerts_for(user).filter(patient=record, status=AlertStatus.OPEN)
+        measures = outcomes.measures_for(user).filter(patient=record)
+        context["outcomes"] = patient_outcomes(measures)
+    if allowed(user, "follow_up"):
+        context["due"] = patient_due_measures(record)
+        context["suggestion"] = outcomes.suggestions_for(user).filter(patient=record, status="open").first()
     if allowed(user, "billing"):
         invoices = list(billing.invoices_for(user).filter(patient=record).order_by("-created_at")[:50])
         context["invoices"] = billing.attach_invoice_details(invoices)

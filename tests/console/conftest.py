@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.db import connections
 from django.test import Client
 
@@ -21,6 +22,9 @@ from billing.models import ExportJob, Invoice, Payment
 from billing.services.exports import ExportSpec, export_request
 from billing.services.invoices import LineSpec, invoice_create, invoice_issue
 from billing.services.payments import payment_record
+from outcomes.models import Instrument, MaintenanceSuggestion, SafetyAlert
+from outcomes.services.measures import measure_record
+from outcomes.standard import load_standard_instruments
 from scheduling.booking.protocol import SeriesProtocol
 from scheduling.models import Appointment, Series
 from scheduling.services.appointments import appointment_book
@@ -39,6 +43,8 @@ class ConsoleClinic:
     invoice: Invoice  # issued to clinic.patient, partly paid
     payment: Payment
     export: ExportJob  # the accountant's, not yet run
+    alert: SafetyAlert  # open, on clinic.patient's PHQ-9
+    suggestion: MaintenanceSuggestion  # open, for clinic.patient2's series
 
     def user(self, role: str) -> User:
         if role == Role.PATIENT:
@@ -73,8 +79,14 @@ def _console_clinic() -> ConsoleClinic:
     payment = payment_record(actor=clinic.reception, invoice=invoice, amount=Decimal("50.00"), method="card")
     export = export_request(actor=clinic.accountant, spec=ExportSpec(kind="invoices", format="csv", date_from=TODAY,
                                                                      date_to=TODAY), ip=None)  # fmt: skip
+    load_standard_instruments(apps)
+    measure = measure_record(actor=clinic.clinician, patient=clinic.patient, answers=[1] * 9, source="staff",
+                             instrument=Instrument.objects.get(group=None, code="phq-9", version=1))  # fmt: skip
+    reason = "PHQ-9 rose 5 or more above its lowest after the series"
+    suggestion = MaintenanceSuggestion.objects.create(patient=clinic.patient2, series=series, rule="phq9_rise",
+                                                      reason=reason)  # fmt: skip
     return ConsoleClinic(clinic=clinic, visit=visit, series=series, patient_user=patient_user, invoice=invoice,
-                         payment=payment, export=export)  # fmt: skip
+                         payment=payment, export=export, alert=measure.safety_alert, suggestion=suggestion)  # fmt: skip
 
 
 def signed_in(user: Any) -> Client:

@@ -11,12 +11,14 @@ JUNK = ["", "x", "0001-01-01", "9999-12-31", "2026-02-30", "-1", "1e309", "\x00"
 
 def _paths(c: ConsoleClinic) -> list[str]:
     visit, series, patient = c.visit.public_id, c.series.public_id, c.clinic.patient.public_id
+    junk_token = "not-a-token"
     return [
         "/console/day/", f"/console/visits/{visit}/", f"/console/visits/{visit}/reschedule/",
         "/console/series/new/", f"/console/series/{series}/", "/console/patients/", "/console/patients/search/",
         f"/console/patients/{patient}/", "/console/billing/", f"/console/billing/invoices/{c.invoice.public_id}/",
         "/console/billing/to-bill/", "/console/billing/exports/", f"/console/billing/exports/{c.export.public_id}/",
-        "/console/billing/reports/ar_aging/", "/console/billing/reports/revenue/",
+        "/console/billing/reports/ar_aging/", "/console/billing/reports/revenue/", f"/console/visits/{visit}/forms/",
+        f"/console/forms/{junk_token}/",
     ]  # fmt: skip
 
 
@@ -54,6 +56,16 @@ def test_junk_form_fields_never_answer_500(console_clinic: ConsoleClinic, junk: 
         "/console/billing/exports/": {"kind": "invoices", "format": "csv", "from": "2026-09-01", "to": "2026-09-30"},
         "/console/billing/to-bill/": {"visit": str(c.visit.public_id)},
     }
+    form_pages = {
+        f"/console/visits/{c.visit.public_id}/forms/": {"instrument": str(c.alert.measure.instrument.public_id)},
+        f"/console/safety-alerts/{c.alert.public_id}/acknowledge/": {"note": "x"},
+        f"/console/suggestions/{c.suggestion.public_id}/dismiss/": {"reason": "x"},
+        f"/console/suggestions/{c.suggestion.public_id}/book/": {"first_date": "2026-10-20"},
+    }
+    for path, form in form_pages.items():
+        for field in [*form, "item_1", "item_9", "time", "service_type", "accept_alternatives"]:
+            response = client.post(path, {**form, field: junk})
+            assert response.status_code < 500, (path, field, junk)
     for path, form in money_forms.items():
         for field in [*form, "amount", "idempotency_key", "location", "bom", "back"]:
             response = client.post(path, {**form, field: junk})

@@ -21,7 +21,8 @@ from console.urls import urlpatterns
 from tests.console.conftest import ConsoleClinic, signed_in
 
 ROLES = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.ACCOUNTANT, Role.PATIENT)
-NOT_ROLE_PAGES = {"home", "login", "logout"}  # open to anyone signed in (or not)
+NOT_ROLE_PAGES = {"home", "login", "logout",  # open to anyone signed in (or not)
+                  "check-in-form"}  # a patient's forms behind a signed link: the token is the credential  # fmt: skip
 PATIENT_PAGES = {"me", "my-visit", "my-visit-action"}  # a patient's own pages: staff use the staff screens
 
 
@@ -146,6 +147,23 @@ PAIRS = [
     Pair("my-visit", lambda c: ("get", f"/console/me/visits/{_visit(c)}/", {}),
          lambda c: ("get", f"/api/v1/appointments/{_visit(c)}/", {})),
     *(_own_transition_pair(action) for action in ("confirm", "cancel")),
+    # Entering answers at check-in is the clinical rule of the safety-alert list (the measures route answers
+    # reception 404, not 403: a patient's measures are out of its sight).
+    Pair("visit-forms", lambda c: ("get", f"/console/visits/{_visit(c)}/forms/", {}),
+         lambda c: ("get", "/api/v1/safety-alerts/", {})),
+    Pair("visit-forms:post", lambda c: ("post", f"/console/visits/{_visit(c)}/forms/", {"instrument": "x"}),
+         lambda c: ("get", "/api/v1/safety-alerts/", {})),
+    Pair("alert-acknowledge", lambda c: ("post", f"/console/safety-alerts/{c.alert.public_id}/acknowledge/",
+                                         {"note": "Called"}),
+         lambda c: ("post", f"/api/v1/safety-alerts/{c.alert.public_id}/acknowledge/", {"note": "Called"})),
+    Pair("suggestion-book", lambda c: ("post", f"/console/suggestions/{c.suggestion.public_id}/book/",
+                                       {"first_date": "2026-10-20"}),
+         lambda c: ("post", f"/api/v1/maintenance-suggestions/{c.suggestion.public_id}/book/",
+                    {"first_date": "2026-10-20"})),
+    Pair("suggestion-dismiss", lambda c: ("post", f"/console/suggestions/{c.suggestion.public_id}/dismiss/",
+                                          {"reason": "Stable"}),
+         lambda c: ("post", f"/api/v1/maintenance-suggestions/{c.suggestion.public_id}/dismiss/",
+                    {"reason": "Stable"})),
 ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from celery import Task
 
 from backend.audit_chain import check_and_alert
 from backend.heartbeat import heartbeat_answer, heartbeat_request
+from outcomes.services.invites import follow_up_invites_sweep
 from outcomes.services.maintenance import suggestions_sweep
 from worker.celery import app
 
@@ -30,3 +31,9 @@ def audit_verify_task() -> bool:
 def maintenance_suggestions_sweep_task() -> int:
     """The daily check of the time rule of the clinics' maintenance policies (outcomes.services.maintenance)."""
     return suggestions_sweep()
+
+
+@app.task
+def follow_up_invites_task() -> int:
+    """Invite patients whose follow-up check-in form is due (outcomes.services.invites)."""
+    return follow_up_invites_sweep()
