@@ -2,10 +2,10 @@
 
 A series booked from a template with measure schedules (``MeasureSchedule``) asks for each scheduled
 instrument before some of its visits and some weeks after its last one. Nothing is stored: the due list
-is derived from the series' visits (cancelled and no-show visits do not count, so visit 4 is the fourth
-visit the patient still has) and the patient's measures. A moved visit moves its form, a cancelled
-series drops the forms of the visits it cancelled (and its follow-ups), an extension adds the forms of
-the visit numbers it reaches.
+is derived from the series' visits (cancelled and no-show visits and integration sessions do not count,
+so visit 4 is the fourth visit the patient still has) and the patient's measures. A moved visit moves its
+form, a cancelled series drops the forms of the visits it cancelled (and its follow-ups), an extension adds
+the forms of the visit numbers it reaches.
 
 Each due measure has a window. Before a visit: from three days before its start (or from the end of
 the same instrument's previous window) to the visit's end. A follow-up: from three days before to two
@@ -119,7 +119,7 @@ def series_due(
 def patient_due_measures(patient: Patient, now: datetime | None = None) -> list[DueMeasure]:
     """Every due measure of the patient's series booked from a template with schedules, by due time."""
     now = now or timezone.now()
-    attended = Appointment.objects.exclude(status__in=NOT_ATTENDED).order_by("start", "id")
+    attended = Appointment.objects.filter(follows__isnull=True).exclude(status__in=NOT_ATTENDED).order_by("start", "id")
     series_list = (
         Series.objects.filter(patient=patient, template__measure_schedules__isnull=False)
         .distinct()

@@ -328,6 +328,18 @@ class SeriesTemplate(PublicIdModel):
     min_gap_hours = models.PositiveIntegerField(default=0)
     max_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
     within_days = models.PositiveIntegerField(null=True, blank=True)
+    session_service_type = models.ForeignKey(
+        "ServiceType", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Integration sessions booked with the series (e.g. a therapist's integration session).",
+    )  # fmt: skip
+    session_after_visits = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, blank=True,
+        help_text="After which visits a session follows (1 = the first), e.g. 1, 3, 6.",
+    )  # fmt: skip
+    session_days_after = models.PositiveSmallIntegerField(
+        default=1, help_text="How many days after its visit a session is (0 = the same day)."
+    )
+    session_local_time = models.TimeField(null=True, blank=True, help_text="Empty: the series' time of day.")
 
     class Meta:
         ordering = ("name",)
@@ -436,6 +448,10 @@ class Appointment(PublicIdModel):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
     series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="sessions",
+        help_text="The series visit this integration session follows; it moves with it.",
+    )  # fmt: skip
     staff: models.ManyToManyField[StaffMember, AppointmentStaff] = models.ManyToManyField(
         StaffMember, through="AppointmentStaff", related_name="appointments"
     )

@@ -41,7 +41,7 @@ def policy_for(patient: Patient) -> MaintenancePolicy:
 def finished_series(patient: Patient, now: datetime) -> tuple[Series, Appointment] | None:
     """The patient's latest series whose visits are all behind them, with its last visit."""
     last_visits = (
-        Appointment.objects.filter(patient=patient, series__isnull=False)
+        Appointment.objects.filter(patient=patient, series__isnull=False, follows__isnull=True)
         .exclude(status__in=NOT_ATTENDED)
         .select_related("series")
         .order_by("-start", "-id")

@@ -208,13 +208,25 @@ class SeriesTemplateSerializer(serializers.ModelSerializer):
     local_time = serializers.TimeField(format="%H:%M", input_formats=TIME_FORMATS, required=False, allow_null=True)
     count = serializers.IntegerField(min_value=1, max_value=52)
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), required=False)
+    session_service_type = PublicIdField(
+        name="service type", scope=selectors.service_types_for, required=False, allow_null=True,
+        help_text="Integration sessions booked with the series, after the visits in session_after_visits.",
+    )  # fmt: skip
+    session_after_visits = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=52), required=False, max_length=52
+    )
+    session_local_time = serializers.TimeField(
+        format="%H:%M", input_formats=TIME_FORMATS, required=False, allow_null=True
+    )
 
     class Meta:
         model = SeriesTemplate
         fields = (
             "id", "group", "location", "name", "service_type", "count", "weekdays", "local_time",
-            "min_gap_hours", "max_per_week", "within_days",
+            "min_gap_hours", "max_per_week", "within_days", "session_service_type", "session_after_visits",
+            "session_days_after", "session_local_time",
         )  # fmt: skip
+        extra_kwargs = {"session_days_after": {"max_value": 14}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         service_type = attrs.get("service_type") or getattr(self.instance, "service_type", None)
@@ -223,6 +235,9 @@ class SeriesTemplateSerializer(serializers.ModelSerializer):
         location = attrs.get("location")
         if location is not None and service_type is not None and location.group_id != service_type.group_id:
             raise serializers.ValidationError({"location": ["Not in the service type's clinic group."]})
+        sessions = attrs.get("session_service_type")
+        if sessions is not None and service_type is not None and sessions.group_id != service_type.group_id:
+            raise serializers.ValidationError({"session_service_type": ["Not in the service type's clinic group."]})
         return attrs
 
 

@@ -18,7 +18,7 @@ from backend.errors import ApplicationError
 from backend.models import User
 from backend.transactions import change_transaction
 from scheduling.booking.calendar import LocationCalendar, Placement
-from scheduling.booking.location_setup import location_setup
+from scheduling.booking.location_setup import LocationSetup, location_setup
 from scheduling.booking.locks import lock_booking_scope
 from scheduling.booking.protocol import protocol_of, violations
 from scheduling.errors import (
@@ -292,15 +292,40 @@ def appointment_book(
 def appointment_reschedule(*, actor: User | None, appointment: Appointment, start: datetime) -> Appointment:
     """Move an appointment; it keeps its chair and staff when they are free, else gets free ones.
 
-    A confirmed appointment goes back to scheduled: the patient confirms the new time.
+    A confirmed appointment goes back to scheduled: the patient confirms the new time. The integration
+    sessions that follow a series visit move with it by the same time, or the move is refused (409).
     """
     setup = location_setup(appointment.location_id)
     lock_booking_scope(patient_ids=[appointment.patient_id], setups=[setup])
-    appointment = (
+    appointment = _locked(appointment.pk)
+    previous_start = appointment.start
+    _move(appointment, start, setup)
+    moved = [appointment]
+    sessions = appointment.sessions.filter(status__in=(AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED))
+    for session_id in sessions.order_by("start").values_list("pk", flat=True):
+        session = _locked(session_id)
+        try:
+            _move(session, session.start + (start - previous_start), setup)
+        except ApplicationError as error:
+            error.detail = f"Its integration session cannot move with it: {error.detail}"
+            raise
+        moved.append(session)
+    _record_series_change(
+        moved, SeriesChangeKind.MOVED, actor, {"from": previous_start.isoformat(), "to": start.isoformat()}
+    )
+    return appointment
+
+
+def _locked(appointment_id: int) -> Appointment:
+    return (
         Appointment.objects.select_for_update(of=("self",))
         .select_related("patient", "service_type", "location", "resource", "series")
-        .get(pk=appointment.pk)
+        .get(pk=appointment_id)
     )
+
+
+def _move(appointment: Appointment, start: datetime, setup: LocationSetup) -> None:
+    """Move one locked appointment to ``start`` under every booking rule, with its reminders."""
     if appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
         raise InvalidTransition(
             f"A {appointment.get_status_display().lower()} appointment cannot be moved.",
@@ -309,7 +334,6 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     _ensure_future(start)
     ensure_cleared(appointment.patient, appointment.service_type, start, appointment.location)
     _check_series_move(appointment, start)
-    previous_start = appointment.start
     service_type = appointment.service_type
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(
@@ -325,10 +349,6 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
     keep_resource = appointment.resource if placement is not None else None
     _place(appointment, calendar, resource=keep_resource, staff=current_staff, creating=False, staff_required=False)
     move_visit_reminders(appointment)
-    _record_series_change(
-        appointment, SeriesChangeKind.MOVED, actor, {"from": previous_start.isoformat(), "to": start.isoformat()}
-    )
-    return appointment
 
 
 # --- series visits ----------------------------------------------------------------------
@@ -337,10 +357,11 @@ def appointment_reschedule(*, actor: User | None, appointment: Appointment, star
 def _check_series_move(appointment: Appointment, new_start: datetime) -> None:
     """Refuse moving a series visit where it would break the gap or per-week rule with its siblings."""
     series = appointment.series
-    if series is None:
+    if series is None or appointment.follows_id is not None:  # an integration session keeps no protocol
         return
     siblings = list(
         series.appointments.exclude(pk=appointment.pk)
+        .filter(follows__isnull=True)
         .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
         .values_list("start", flat=True)
     )
@@ -353,14 +374,16 @@ def _check_series_move(appointment: Appointment, new_start: datetime) -> None:
 
 
 def _record_series_change(
-    appointment: Appointment, kind: str, actor: User | None, details: dict[str, Any] | None = None
+    appointments: list[Appointment], kind: str, actor: User | None, details: dict[str, Any] | None = None
 ) -> None:
-    if appointment.series_id is not None:
+    """One change record (and one message to the patient) for the series visits of one change."""
+    first = appointments[0]
+    if first.series_id is not None:
         series_change_record(
-            series_id=appointment.series_id,
-            patient_id=appointment.patient_id,
+            series_id=first.series_id,
+            patient_id=first.patient_id,
             kind=kind,
-            appointments=[appointment],
+            appointments=appointments,
             actor=actor,
             details=details,
         )

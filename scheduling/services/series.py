@@ -10,6 +10,7 @@ protocol; with ``accept_alternatives`` the series is booked with them at once.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -173,8 +174,7 @@ def _nearest_alternative(
     return None
 
 
-def _conflict(calendar: LocationCalendar, failures: list[Failure], total: int) -> BookingConflict:
-    zone = calendar.zone
+def _conflict(zone: ZoneInfo, failures: list[Failure], total: int) -> BookingConflict:
     alternatives = [f for f in failures if f.alternative is not None]
     first = failures[0]
     summary = (
@@ -213,11 +213,19 @@ def _conflict(calendar: LocationCalendar, failures: list[Failure], total: int) -
 
 
 def _write_visits(
-    series: Series, placements: list[Placement], actor: User | None, *, kind: str, service_type: ServiceType
+    series: Series,
+    placements: list[Placement],
+    actor: User | None,
+    *,
+    kind: str,
+    service_type: ServiceType,
+    sessions: Sequence[tuple[int, Placement]] = (),
+    session_service: ServiceType | None = None,
 ) -> list[Appointment]:
-    """Write the series (when new), its visits, their staff, the change record and every reminder: one
-    ``bulk_create`` per table. A visit taken meanwhile raises the 409; the booking's transaction then
-    rolls back whatever was written."""
+    """Write the series (when new), its visits and the integration sessions following them (``sessions``: the
+    visit number each follows, 1-based, and its placement), their staff, the change record and every reminder:
+    one ``bulk_create`` per table. A visit taken meanwhile raises the 409; the booking's transaction then
+    rolls back whatever was written. Returns the visits, then the sessions."""
     ordered = sorted(placements, key=lambda p: p.start)
     try:
         if series._state.adding:
@@ -229,6 +237,15 @@ def _write_visits(
             )
             for p in ordered
         ])  # fmt: skip
+        visits += Appointment.objects.bulk_create([
+            Appointment(
+                patient=series.patient, service_type=session_service, location=series.location, series=series,
+                follows=visits[number - 1], created_by=actor, start=p.start, end=p.end, hold_until=p.hold_until,
+                resource=p.resource,
+            )
+            for number, p in sessions
+        ])  # fmt: skip
+        ordered += [p for _number, p in sessions]
         teams = [
             [AppointmentStaff(appointment=visit, staff=member, role=role, start=visit.start, end=visit.end)
              for member, role in placement.staff]
@@ -298,7 +315,7 @@ def _plan(
         window_end = min(window_end, datetime.combine(protocol.last_allowed_date, time.max, tzinfo=location.zone))
     calendar = LocationCalendar(location, window_start, window_end, patient_ids=[patient.pk], setup=setup)
     placed, failures = _place_all(calendar, protocol, service_type, patient, starts, resource=resource, fixed=fixed)
-    conflict = _conflict(calendar, failures, len(starts)) if failures else None
+    conflict = _conflict(location.zone, failures, len(starts)) if failures else None
     return SeriesPlan(zone=location.zone, placed=placed, failures=failures, conflict=conflict)
 
 
@@ -321,6 +338,67 @@ def _schedule(
     if planned.conflict is not None and (not accept_alternatives or not planned.bookable):
         raise planned.conflict
     return [*planned.placed.values(), *(f.alternative for f in planned.failures if f.alternative is not None)]
+
+
+def _place_sessions(
+    *,
+    location: Location,
+    setup: LocationSetup,
+    template: SeriesTemplate | None,
+    patient: Patient,
+    visits: list[Placement],
+    local_time: time,
+    accept_alternatives: bool,
+) -> list[tuple[int, Placement]]:
+    """Place the template's integration sessions after the series' placed visits, all or nothing.
+
+    Each session is ``session_days_after`` days after its visit at ``session_local_time`` (default: the
+    series' time). One that collides gets the nearest free time from its visit's end to a week after, as a
+    visit does; without ``accept_alternatives`` (or without an alternative) the 409 names them and nothing
+    is booked. Returns (visit number, placement) pairs.
+    """
+    if template is None or template.session_service_type is None:
+        return []
+    service = template.session_service_type
+    zone = location.zone
+    at = template.session_local_time or local_time
+    ordered = sorted(visits, key=lambda p: p.start)
+    numbers = [number for number in sorted(set(template.session_after_visits)) if 1 <= number <= len(ordered)]
+    hold = timedelta(minutes=service.duration_minutes + service.recovery_minutes)
+    placed: list[tuple[int, Placement]] = []
+    failures: list[Failure] = []
+    for index, number in enumerate(numbers):
+        visit = ordered[number - 1]
+        day = visit.start.astimezone(zone).date() + timedelta(days=template.session_days_after)
+        try:
+            start = to_utc(day, at, zone)
+        except NonexistentLocalTime as error:
+            failures.append(Failure(index=index, start=datetime.combine(day, at, tzinfo=zone), error=error))
+            continue
+        window_end = start + timedelta(days=ALTERNATIVE_SEARCH_DAYS) + hold
+        calendar = LocationCalendar(location, max(visit.hold_until, start - timedelta(days=ALTERNATIVE_SEARCH_DAYS)),
+                                    window_end, patient_ids=[patient.pk], setup=setup)  # fmt: skip
+        for taken in [*ordered, *(p for _n, p in placed)]:
+            calendar.hold(taken, patient.pk)
+        placement = calendar.placement(service, start, patient_id=patient.pk)
+        if placement is not None:
+            placed.append((number, placement))
+            continue
+        failure = Failure(index=index, start=start,
+                          error=conflict_error(calendar, service, patient, start, resource=None))  # fmt: skip
+        failure.alternative = _nearest_alternative(
+            calendar, SeriesProtocol(count=1, first_date=day, local_time=at), service, patient, start, taken=[],
+            resource=None,
+        )  # fmt: skip
+        failures.append(failure)
+        if failure.alternative is not None:
+            placed.append((number, failure.alternative))
+    if failures and (not accept_alternatives or any(f.alternative is None for f in failures)):
+        conflict = _conflict(zone, failures, len(numbers))
+        for entry in [*conflict.extra["conflicts"], *conflict.extra["alternatives"]]:
+            entry["session_after_visit"] = numbers[entry["index"]]  # "index" counts the sessions
+        raise BookingConflict(f"Integration sessions: {conflict.detail}", extra=conflict.extra)
+    return placed
 
 
 # --- services ----------------------------------------------------------------------------------------
@@ -396,8 +474,16 @@ def series_book(*, actor: User | None, request: SeriesRequest, accept_alternativ
         weekdays=list(protocol.weekdays), min_gap_hours=protocol.min_gap_hours, max_per_week=protocol.max_per_week,
         within_days=protocol.within_days, resource=request.resource, created_by=actor,
     )  # fmt: skip
-    visits = _write_visits(series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=request.service_type)
-    remember_related(series, "appointments", visits)
+    sessions = _place_sessions(
+        location=location, setup=setup, template=request.template, patient=patient, visits=placements,
+        local_time=protocol.local_time, accept_alternatives=accept_alternatives,
+    )  # fmt: skip
+    visits = _write_visits(
+        series, placements, actor, kind=SeriesChangeKind.BOOKED, service_type=request.service_type,
+        sessions=sessions, session_service=request.template.session_service_type if request.template else None,
+    )  # fmt: skip
+    in_order: list[Appointment] = sorted(visits, key=lambda visit: visit.start)
+    remember_related(series, "appointments", in_order)
     return series
 
 
@@ -428,7 +514,11 @@ def series_extend(
     service = service_type or series.service_type
     if service.group_id != series.location.group_id:
         raise InvalidBookingRequest("That service is not offered here.", errors={"service_type": ["Other group."]})
-    active = list(series.appointments.exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]))
+    active = list(
+        series.appointments.filter(follows__isnull=True).exclude(
+            status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]
+        )
+    )  # its visits; integration sessions keep no protocol
     fixed = [appointment.start for appointment in active]
     zone = series.location.zone
     if first_date is None:
