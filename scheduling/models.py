@@ -503,6 +503,11 @@ class Appointment(PublicIdModel):
     def is_blocking(self) -> bool:
         return self.status in BLOCKING_STATUSES
 
+    @property
+    def is_integration_session(self) -> bool:
+        """Booked with its series to follow one of the series' visits (``follows``)."""
+        return self.follows_id is not None
+
 
 class AppointmentStaff(models.Model):
     """A staff member's part in an appointment. Copies the appointment's times so the database can

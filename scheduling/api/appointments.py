@@ -55,8 +55,7 @@ class AppointmentOutput(serializers.Serializer):
     resource_name = serializers.CharField(source="resource.name")
     series = serializers.UUIDField(source="series.public_id", allow_null=True, default=None)
     is_integration_session = serializers.BooleanField(
-        source="follows_id",  # set (true) when the visit follows another of its series
-        help_text="Booked with its series to follow one of its visits (it moves with that visit).",
+        help_text="Booked with its series to follow one of its visits (it moves with that visit)."
     )
     staff = AppointmentStaffOutput(source="staff_assignments", many=True)
     start = ZonedDateTimeField()
@@ -89,7 +88,7 @@ class AppointmentOutput(serializers.Serializer):
             "resource": str(instance.resource.public_id),
             "resource_name": instance.resource.name,
             "series": str(instance.series.public_id) if instance.series is not None else None,
-            "is_integration_session": instance.follows_id is not None,
+            "is_integration_session": instance.is_integration_session,
             "staff": [
                 {"id": str(part.staff.public_id), "name": part.staff.name, "role": part.role}
                 for part in instance.staff_assignments.all()
