@@ -22,6 +22,7 @@ from scheduling.models import (
     Location,
     OpeningRule,
     Patient,
+    ReferringProvider,
     Reminder,
     Resource,
     Series,
@@ -31,7 +32,7 @@ from scheduling.models import (
     Shift,
     StaffMember,
 )
-from scheduling.permissions import CLEARANCE_ROLES, PATIENT_EDIT_ROLES, can_transition
+from scheduling.permissions import CLEARANCE_ROLES, PATIENT_EDIT_ROLES, REFERRER_EDIT_ROLES, can_transition
 from scheduling.services.reminders import reminder_retry
 from scheduling.services.series import series_status
 from scheduling.services.transitions import appointment_transition
@@ -91,6 +92,14 @@ class ClearanceInline(ReadOnlyInline):
     model = Clearance
     fields = ("status", "valid_until", "notes", "recorded_by", "recorded_at")
     read_roles = CLEARANCE_ROLES  # clinical notes: the API shows them to clinicians and admins only
+
+
+@admin.register(ReferringProvider)
+class ReferringProviderAdmin(RecordAdmin):
+    write_roles = REFERRER_EDIT_ROLES
+    list_display = ("name", "credentials", "practice", "npi", "email", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "practice", "npi")
 
 
 @admin.register(Patient)

@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from backend.identifiers import validate_npi
 from backend.models import ClinicGroup, PublicIdModel
 from backend.money import CURRENCY_CHOICES
 from scheduling.ranges import TsTzRange
@@ -259,6 +260,28 @@ class ServiceType(PublicIdModel):
         return self.name
 
 
+class ReferringProvider(PublicIdModel):
+    """The clinician who referred a patient (often their psychiatrist): letters go to them."""
+
+    group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="referring_providers")
+    name = models.CharField(max_length=200)
+    credentials = models.CharField(max_length=50, blank=True, help_text='e.g. "MD", "DO, MPH", "PMHNP-BC"')
+    practice = models.CharField(max_length=200, blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True, validators=[validate_npi])
+    phone = models.CharField(max_length=20, blank=True)
+    fax = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True, help_text="Letters are emailed here; without one they are downloaded.")
+    address = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
 class Patient(PublicIdModel):
     group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="patients")
     user = models.OneToOneField(
@@ -273,7 +296,11 @@ class Patient(PublicIdModel):
     email_consent = models.BooleanField(default=False)
     sms_consent = models.BooleanField(default=False)
     designated_driver = models.CharField(max_length=200, blank=True)
-    referring_provider = models.CharField(max_length=200, blank=True)
+    referring_provider = models.CharField(max_length=200, blank=True, help_text="As told at intake (free text).")
+    referrer = models.ForeignKey(
+        ReferringProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="patients",
+        help_text="The referring provider's record: letters about the patient go to them.",
+    )  # fmt: skip
     diagnosis_codes = ArrayField(models.CharField(max_length=10), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -13,6 +13,7 @@ from backend.roles import STAFF_ROLES, Role
 BOOKING_ROLES = (Role.ADMIN, Role.RECEPTION)
 CLEARANCE_ROLES = (Role.ADMIN, Role.CLINICIAN)
 PATIENT_EDIT_ROLES = (Role.ADMIN, Role.RECEPTION)
+REFERRER_EDIT_ROLES = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN)  # intake and the clinicians who write to them
 
 # Which roles may apply which status change; patients may confirm or cancel their own visits.
 TRANSITION_ROLES: dict[str, tuple[str, ...]] = {
@@ -66,3 +67,12 @@ class AppointmentAccess(BasePermission):
         if request.method in SAFE_METHODS:
             return user_has_role(request.user, *STAFF_ROLES, Role.PATIENT)
         return can_book(request.user)
+
+
+class ReferringProviderAccess(BasePermission):
+    """Staff read; reception, clinicians and admins add and edit (records are kept: no deletes)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_has_role(request.user, *STAFF_ROLES)
+        return user_has_role(request.user, *REFERRER_EDIT_ROLES)

@@ -18,6 +18,7 @@ from scheduling.models import (
     AppointmentStaff,
     Location,
     Patient,
+    ReferringProvider,
     Resource,
     Series,
     SeriesTemplate,
@@ -47,6 +48,10 @@ def service_types_for(user: Any) -> QuerySet[ServiceType]:
         patient = getattr(user, "patient", None)
         return ServiceType.objects.filter(group_id=patient.group_id) if patient else ServiceType.objects.none()
     return scoped(user, ServiceType.objects.all())
+
+
+def referring_providers_for(user: Any) -> QuerySet[ReferringProvider]:
+    return scoped(user, ReferringProvider.objects.all())
 
 
 def patients_for(user: Any) -> QuerySet[Patient]:

@@ -2,7 +2,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from scheduling.api.appointments import AppointmentViewSet, AvailabilityView
-from scheduling.api.patients import PatientViewSet
+from scheduling.api.patients import PatientViewSet, ReferringProviderViewSet
 from scheduling.api.series import SeriesTemplateViewSet, SeriesViewSet
 from scheduling.api.setup import (
     ClosureViewSet,
@@ -22,6 +22,7 @@ router.register("resources", ResourceViewSet, basename="resource")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("patients", PatientViewSet, basename="patient")
+router.register("referring-providers", ReferringProviderViewSet, basename="referring-provider")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("series", SeriesViewSet, basename="series")
 router.register("series-templates", SeriesTemplateViewSet, basename="series-template")

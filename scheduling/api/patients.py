@@ -17,8 +17,8 @@ from backend.permissions import IsAdmin, acting_user
 from scheduling import selectors
 from scheduling.api.setup import GroupDefaultMixin
 from scheduling.filters import PatientFilter
-from scheduling.models import Clearance, ClearanceStatus, Patient, validate_timezone
-from scheduling.permissions import CanRecordClearance, StaffReadPatientWrite
+from scheduling.models import Clearance, ClearanceStatus, Patient, ReferringProvider, validate_timezone
+from scheduling.permissions import CanRecordClearance, ReferringProviderAccess, StaffReadPatientWrite
 from scheduling.services.clearance import clearance_record
 
 
@@ -28,12 +28,16 @@ class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
     timezone = serializers.CharField(validators=[validate_timezone], default="America/New_York")
     clearance_status = serializers.CharField(read_only=True, allow_null=True, default=None)
     clearance_valid_until = serializers.DateField(read_only=True, allow_null=True, default=None)
+    referrer = PublicIdField(
+        name="referring provider", scope=selectors.referring_providers_for, required=False, allow_null=True,
+        help_text="The referring provider's record (/api/v1/referring-providers/).",
+    )  # fmt: skip
 
     class Meta:
         model = Patient
         fields = (
             "id", "group", "first_name", "last_name", "date_of_birth", "email", "phone", "timezone",
-            "email_consent", "sms_consent", "designated_driver", "referring_provider", "diagnosis_codes",
+            "email_consent", "sms_consent", "designated_driver", "referring_provider", "referrer", "diagnosis_codes",
             "clearance_status", "clearance_valid_until",
         )  # fmt: skip
         extra_kwargs = {"diagnosis_codes": {"max_length": 12}}  # a claim form has 12 diagnosis pointers (A-L)
@@ -50,6 +54,9 @@ class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
             raise serializers.ValidationError({"phone": ["A phone number is needed for SMS consent."]})
         if attrs.get("email_consent") and not (attrs.get("email") or getattr(self.instance, "email", "")):
             raise serializers.ValidationError({"email": ["An email address is needed for email consent."]})
+        referrer, group = attrs.get("referrer"), attrs.get("group") or getattr(self.instance, "group", None)
+        if referrer is not None and group is not None and referrer.group_id != group.pk:
+            raise serializers.ValidationError({"referrer": ["Not in the patient's clinic group."]})
         return attrs
 
 
@@ -119,3 +126,27 @@ class PatientViewSet(viewsets.ModelViewSet):
         events = AuditEvent.about(patient.public_id).order_by("-at", "-id")
         page = self.paginate_queryset(events)
         return self.get_paginated_response(AccessLogOutput(page, many=True).data)
+
+
+class ReferringProviderSerializer(GroupDefaultMixin, serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    group = PublicIdField(name="clinic group", scope=selectors.groups_for, required=False, write_only=True)
+
+    class Meta:
+        model = ReferringProvider
+        fields = ("id", "group", "name", "credentials", "practice", "npi", "phone", "fax", "email", "address",
+                  "is_active")  # fmt: skip
+
+
+class ReferringProviderViewSet(viewsets.ModelViewSet):
+    """The providers who refer patients: letters about the patients they referred go to them."""
+
+    serializer_class = ReferringProviderSerializer
+    permission_classes = (ReferringProviderAccess,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filter_backends = ()
+    http_method_names = ("get", "post", "put", "patch", "head", "options")
+
+    def get_queryset(self) -> QuerySet[ReferringProvider]:
+        return selectors.referring_providers_for(self.request.user).order_by("name", "pk")

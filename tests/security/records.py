@@ -14,7 +14,7 @@ from billing.models import ExportJob, FeeScheduleItem, Invoice, Package, Payment
 from billing.services.payments import refund_record
 from outcomes.models import MaintenanceSuggestion, SafetyAlert
 from outcomes.standard import load_standard_instruments
-from scheduling.models import Closure, Series, SeriesTemplate
+from scheduling.models import Closure, ReferringProvider, Series, SeriesTemplate
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
 from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic, ny
@@ -68,6 +68,7 @@ class EveryRecord:
     fee: FeeScheduleItem
     alert: SafetyAlert
     suggestion: MaintenanceSuggestion
+    provider: ReferringProvider
 
 
 def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
@@ -87,8 +88,12 @@ def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
         format="json",
     )  # fmt: skip
     alert = SafetyAlert.objects.get(measure__public_id=measure.json()["id"])
+    provider = ReferringProvider.objects.create(group=clinic.group, name="Dr. Lena Ortiz", credentials="MD",
+                                                npi="1234567893", email="ortiz@example.com")  # fmt: skip
+    clinic.patient.referrer = provider
+    clinic.patient.save(update_fields=["referrer"])
     suggestion = MaintenanceSuggestion.objects.create(
         patient=clinic.patient, series=Series.objects.get(public_id=records.series), rule="phq9_rise", reason="records"
     )
     return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"),
-                       alert, suggestion)  # fmt: skip
+                       alert, suggestion, provider)  # fmt: skip

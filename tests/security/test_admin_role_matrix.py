@@ -24,6 +24,7 @@ API_ROUTES: dict[str, tuple[str, str]] = {
     "scheduling.servicetype": ("service-type-list", "service-type-detail"),
     "scheduling.seriestemplate": ("series-template-list", "series-template-detail"),
     "scheduling.patient": ("patient-list", "patient-detail"),
+    "scheduling.referringprovider": ("referring-provider-list", "referring-provider-detail"),
     "scheduling.appointment": ("appointment-list", "appointment-detail"),
     "scheduling.series": ("series-list", "series-detail"),
     "scheduling.reminder": ("appointment-reminders", "appointment-reminders"),

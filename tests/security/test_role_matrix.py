@@ -74,6 +74,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("patient-detail", "GET"): EVERYONE, ("patient-detail", "PUT"): FRONT_DESK,
     ("patient-detail", "PATCH"): FRONT_DESK, ("patient-detail", "DELETE"): NOBODY,  # records are kept
     ("patient-access-log", "GET"): ONLY_ADMIN,
+    ("referring-provider-list", "GET"): STAFF, ("referring-provider-list", "POST"): FOLLOW_UP,
+    ("referring-provider-detail", "GET"): STAFF, ("referring-provider-detail", "PUT"): FOLLOW_UP,
+    ("referring-provider-detail", "PATCH"): FOLLOW_UP, ("referring-provider-detail", "DELETE"): NOBODY,
     ("patient-clearance", "GET"): frozenset({ADMIN, CLINICIAN}),
     ("patient-clearance", "POST"): frozenset({ADMIN, CLINICIAN}),
     ("appointment-list", "GET"): EVERYONE, ("appointment-list", "POST"): FRONT_DESK,
@@ -174,6 +177,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "payment": records.payment, "refund": records.refund.public_id,
         "fee-schedule": every.fee.pk,
         "package": records.package.public_id, "package-sale": records.sale, "export": job.public_id,
+        "referring-provider": every.provider.public_id,
     }  # fmt: skip
     kwargs: dict[str, dict[str, Any]] = {
         "closure-detail": {"location_id": clinic.location.public_id, "date": closure.date.isoformat()},
