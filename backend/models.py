@@ -152,3 +152,49 @@ class AuditEvent(models.Model):
         return cls.objects.filter(
             models.Q(patient_id=patient_public_id) | models.Q(patients__contains=[patient_public_id])
         )
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    QUEUED = "queued", "Queued"
+    RENDERING = "rendering", "Rendering"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class EmailStatus(models.TextChoices):
+    NOT_WANTED = "not_wanted", "Not emailed (no consent or address)"
+    PENDING = "pending", "To be emailed"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class RenderedDocument(PublicIdModel):
+    """A PDF the worker renders once from ``payload`` (a snapshot taken in the transaction that asked for it),
+    stores with its checksum and, when ``email_status`` is pending, emails once (``worker/documents.py``).
+
+    Billing's receipts, invoices and superbills and the outcomes app's letters are its concrete kinds; each
+    names its ``kind`` and what the document is about.
+    """
+
+    status = models.CharField(max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.PENDING)
+    payload = models.JSONField()
+    payload_digest = models.CharField(max_length=64)
+    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored PDF")
+    size = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    email_status = models.CharField(max_length=20, choices=EmailStatus.choices, default=EmailStatus.NOT_WANTED)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True

@@ -10,13 +10,14 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from backend.models import DocumentStatus, EmailStatus
 from bench import stack
 from bench.benchmarks import query_count
 from bench.dataset import Dataset
 from bench.harness import Result, interleaved, summarise
 from bench.stack import Client
 from billing.documents import digest, receipt_payload
-from billing.models import Document, DocumentStatus, EmailStatus, Invoice, InvoiceLine, Payment, PaymentAllocation
+from billing.models import Document, Invoice, InvoiceLine, Payment, PaymentAllocation
 from worker.pdf import render
 
 LINES = (("96365", "IV infusion, first hour", Decimal("300.00")), ("J3490", "Ketamine HCl", Decimal("50.00")),

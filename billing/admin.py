@@ -17,12 +17,12 @@ from django.http import HttpRequest
 
 from backend.admin import GroupScopedAdmin, ReadOnlyInline, may
 from backend.errors import ApplicationError
+from backend.models import DocumentStatus
 from billing.models import (
     BillingPolicy,
     CreditNote,
     CreditNoteLine,
     Document,
-    DocumentStatus,
     FeeScheduleItem,
     Invoice,
     InvoiceLine,

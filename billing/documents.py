@@ -8,8 +8,6 @@ and a later change elsewhere never alters a document already given out.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from backend.documents import snapshot_digest
 from backend.money import money_text, round_money
 from billing.models import (
     CreditNote,
@@ -36,9 +35,7 @@ from scheduling.time import local_date
 PLACE_OF_SERVICE = "11 (Office)"
 
 
-def digest(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+digest = snapshot_digest  # the snapshot's digest, as every rendered document's (backend/documents.py)
 
 
 def _when(instant: datetime, zone: ZoneInfo) -> str:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from backend.models import PublicIdModel
+from backend.models import PublicIdModel, RenderedDocument
 from backend.money import CURRENCY_CHOICES
 from billing.errors import InvoiceImmutable
 from scheduling.models import Appointment, Location, Patient, Series, ServiceType, StaffMember
@@ -493,23 +493,7 @@ class DocumentKind(models.TextChoices):
     SUPERBILL = "superbill", "Superbill"
 
 
-class DocumentStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for a worker"
-    QUEUED = "queued", "Queued"
-    RENDERING = "rendering", "Rendering"
-    DONE = "done", "Ready"
-    FAILED = "failed", "Failed"
-
-
-class EmailStatus(models.TextChoices):
-    NOT_WANTED = "not_wanted", "Not emailed (no consent or address)"
-    PENDING = "pending", "To be emailed"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class Document(PublicIdModel):
+class Document(RenderedDocument):
     """A PDF to render, written in the same transaction as the payment, refund or invoice it proves.
 
     ``payload`` is the snapshot the PDF is rendered from (money as strings), so
@@ -518,31 +502,14 @@ class Document(PublicIdModel):
     """
 
     kind = models.CharField(max_length=20, choices=DocumentKind.choices)
-    status = models.CharField(max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.PENDING)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
     payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt")
     refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt")
     invoice = models.OneToOneField(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="document")
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
-    payload = models.JSONField()
-    payload_digest = models.CharField(max_length=64)
-    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
-    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored PDF")
-    size = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    email_status = models.CharField(max_length=20, choices=EmailStatus.choices, default=EmailStatus.NOT_WANTED)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(RenderedDocument.Meta):
         ordering = ("-created_at", "-id")
         indexes = [
             models.Index(fields=["updated_at"], name="document_unfinished",

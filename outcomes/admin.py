@@ -15,6 +15,7 @@ from outcomes.models import (
     Instrument,
     InstrumentItem,
     InstrumentOption,
+    Letter,
     LocationSafety,
     MaintenancePolicy,
     MaintenanceSuggestion,
@@ -148,3 +149,14 @@ class MaintenanceSuggestionAdmin(ShownOnly, RecordAdmin):
     list_display = ("patient", "rule", "status", "created_at", "closed_by")
     list_filter = ("status", "rule")
     exclude = ("measure",)  # reception reads this page: no scores
+
+
+@admin.register(Letter)
+class LetterAdmin(ShownOnly, RecordAdmin):
+    """Letters to referring providers, asked for through the API (or sent when a series is booked and ends)."""
+
+    group_path = "patient__group"
+    read_roles = CLINICAL_ROLES
+    list_display = ("patient", "kind", "provider", "status", "email_status", "created_at")
+    list_filter = ("kind", "status", "email_status")
+    exclude = ("payload",)

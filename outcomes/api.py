@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -15,14 +16,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.documents import PDF_RESPONSES, document_response
 from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField
 from backend.permissions import acting_user, user_has_role
 from backend.roles import Role
 from outcomes import selectors
 from outcomes.due import patient_due_measures
+from outcomes.letters import letter_request
 from outcomes.models import (
     AlertStatus,
     Instrument,
+    Letter,
+    LetterKind,
     MaintenanceSuggestion,
     Measure,
     MeasureSource,
@@ -376,3 +381,68 @@ class SuggestionDismissView(APIView):
         done = suggestion_dismiss(actor=acting_user(request), suggestion=suggestion,
                                   reason=given.validated_data["reason"])  # fmt: skip
         return Response(SuggestionOutput(selectors.suggestions_for(request.user).get(pk=done.pk)).data)
+
+
+class LetterInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=LetterKind.choices)
+
+
+class LetterOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    kind = serializers.CharField()
+    patient = serializers.UUIDField(source="patient.public_id")
+    series = serializers.UUIDField(source="series.public_id")
+    provider = serializers.CharField(source="provider.__str__")
+    status = serializers.CharField()
+    email_status = serializers.CharField()
+    emailed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    pdf = serializers.SerializerMethodField()
+
+    def get_pdf(self, letter: Letter) -> str:
+        return f"/api/v1/letters/{letter.public_id}/pdf/"
+
+
+def _letters(user: Any) -> QuerySet[Letter]:
+    return selectors.letters_for(user).select_related("patient", "series", "provider").order_by("-created_at", "-id")
+
+
+class SeriesLettersView(APIView):
+    """Letters about a series to the patient's referring provider: list them, or ask for one (202: the worker
+    renders it, and emails it once when the provider has an address; the PDF at ``pdf``)."""
+
+    permission_classes = (IsClinical,)
+
+    @extend_schema(responses=LetterOutput(many=True))
+    def get(self, request: Request, id: UUID) -> Response:
+        series = get_object_or_404(scheduling_selectors.series_for(request.user), public_id=id)
+        return Response(LetterOutput(_letters(request.user).filter(series=series), many=True).data)
+
+    @extend_schema(request=LetterInput, responses={202: LetterOutput})
+    def post(self, request: Request, id: UUID) -> Response:
+        series = get_object_or_404(scheduling_selectors.series_for(request.user), public_id=id)
+        given = LetterInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        letter = letter_request(actor=acting_user(request), series=series, kind=given.validated_data["kind"])
+        return Response(LetterOutput(_letters(request.user).get(pk=letter.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PatientLettersView(APIView):
+    """Every letter sent about the patient, newest first."""
+
+    permission_classes = (IsClinical,)
+
+    @extend_schema(responses=LetterOutput(many=True))
+    def get(self, request: Request, id: UUID) -> Response:
+        patient = get_object_or_404(selectors.clinical_patients_for(request.user), public_id=id)
+        return Response(LetterOutput(_letters(request.user).filter(patient=patient)[:200], many=True).data)
+
+
+class LetterPdfView(APIView):
+    """The letter's PDF, or 202 while the worker renders it."""
+
+    permission_classes = (IsClinical,)
+
+    @extend_schema(responses=PDF_RESPONSES)
+    def get(self, request: Request, id: UUID) -> HttpResponseBase:
+        return document_response(get_object_or_404(selectors.letters_for(request.user), public_id=id))

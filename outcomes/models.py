@@ -14,8 +14,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
-from backend.models import ClinicGroup, PublicIdModel
-from scheduling.models import Appointment, Location, Patient, Series, SeriesTemplate
+from backend.models import ClinicGroup, PublicIdModel, RenderedDocument
+from scheduling.models import Appointment, Location, Patient, ReferringProvider, Series, SeriesTemplate
 
 DEFAULT_CRISIS_GUIDANCE = (
     "If you are thinking about harming yourself or feel unsafe right now, call or text 988 "
@@ -291,3 +291,30 @@ class MaintenanceSuggestion(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.rule} for {self.patient_id} ({self.status})"
+
+
+class LetterKind(models.TextChoices):
+    ACKNOWLEDGEMENT = "acknowledgement", "Referral acknowledgement"
+    SUMMARY = "summary", "Treatment summary"
+
+
+class Letter(RenderedDocument):
+    """A letter to the patient's referring provider about a series, rendered and emailed once by the worker
+    (``worker/documents.py``) from the snapshot taken when it was asked for (``outcomes/letters.py``)."""
+
+    kind = models.CharField(max_length=20, choices=LetterKind.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="letters")
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="letters")
+    provider = models.ForeignKey(ReferringProvider, on_delete=models.PROTECT, related_name="letters")
+
+    class Meta(RenderedDocument.Meta):
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["updated_at"], name="letter_unfinished",
+                         condition=Q(status__in=["pending", "queued", "rendering"])),
+            models.Index(fields=["updated_at"], name="letter_email_unfinished",
+                         condition=Q(email_status__in=["pending", "sending"])),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.public_id} ({self.status})"

@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet
 from backend.access import is_staff_user
 from backend.permissions import user_has_role
 from backend.roles import Role
-from outcomes.models import Instrument, MaintenanceSuggestion, Measure, SafetyAlert
+from outcomes.models import Instrument, Letter, MaintenanceSuggestion, Measure, SafetyAlert
 from outcomes.permissions import CLINICAL_ROLES, FOLLOW_UP_ROLES
 from scheduling import selectors
 from scheduling.models import Patient
@@ -85,3 +85,9 @@ def current_instrument(group_id: int, code: str) -> Instrument | None:
         .prefetch_related("items", "options", "bands", "alert_rules")
         .first()
     )
+
+
+def letters_for(user: Any) -> QuerySet[Letter]:
+    if not user_has_role(user, *CLINICAL_ROLES):
+        return Letter.objects.none()
+    return Letter.objects.filter(patient__in=selectors.patients_for(user))

@@ -5,65 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseBase
+from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.errors import ApplicationError
+from backend.documents import PDF_RESPONSES, document_response
 from backend.permissions import acting_user
 from backend.throttling import DocumentEmailThrottle
 from billing.api.ranges import DateRange
-from billing.models import Document, DocumentStatus
+from billing.models import Document
 from billing.permissions import ReadBilling
 from billing.services.documents import document_email_request, superbill_request
 from scheduling.selectors import patients_for
-
-RETRY_AFTER_SECONDS = 2
-
-
-class DocumentFailed(ApplicationError):
-    code = "document_failed"
-    http_status = 409
-    title = "Document could not be rendered"
-
-
-class DocumentStatusOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    kind = serializers.CharField()
-    status = serializers.CharField()
-    detail = serializers.SerializerMethodField()
-
-    def get_detail(self, document: Document) -> str:
-        return "The PDF is being prepared; ask again in a moment."
-
-
-PDF_RESPONSES = {
-    (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF"),
-    202: OpenApiResponse(DocumentStatusOutput, description="Still rendering; retry after Retry-After seconds"),
-}
-
-
-def document_response(document: Document) -> HttpResponseBase:
-    if document.status == DocumentStatus.DONE:
-        response = FileResponse(
-            default_storage.open(document.file.name, "rb"),
-            content_type="application/pdf",
-            filename=f"{document.kind}-{document.public_id.hex[:10]}.pdf",
-        )
-        response["ETag"] = f'"{document.checksum}"'
-        response["Cache-Control"] = "private, no-store"
-        return response
-    if document.status == DocumentStatus.FAILED:
-        raise DocumentFailed("The document could not be rendered; an administrator can retry it in the admin.")
-    pending = Response(DocumentStatusOutput(document).data, status=status.HTTP_202_ACCEPTED)
-    pending["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return pending
 
 
 class SuperbillView(APIView):

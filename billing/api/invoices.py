@@ -13,13 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backend.documents import PDF_RESPONSES, document_response
 from backend.fields import MoneyField, PublicIdField, QuantityField, zoned
 from backend.filters import AwareDateTimeFilter
 from backend.idempotency import idempotent_response
 from backend.money import money_text
 from backend.permissions import acting_user
 from billing import selectors
-from billing.api.documents import PDF_RESPONSES, document_response
 from billing.api.payments import DocumentLinkOutput, PaymentInput, PaymentOutput, payment_output
 from billing.errors import InvoiceNotIssued
 from billing.models import Document, Invoice, InvoiceKind, InvoiceStatus

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.documents import PDF_RESPONSES, document_response
 from backend.fields import MoneyField, PublicIdField, zoned
 from backend.filters import AwareDateTimeFilter
 from backend.idempotency import idempotent_response
@@ -21,7 +22,6 @@ from backend.models import User
 from backend.money import money_text
 from backend.permissions import acting_user
 from billing import selectors
-from billing.api.documents import PDF_RESPONSES, document_response
 from billing.models import Document, Payment, PaymentMethod, Refund
 from billing.permissions import ReadBilling, TakePayments
 from billing.permissions import Refund as MayRefund

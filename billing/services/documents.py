@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from backend.models import User
+from backend.models import DocumentStatus, EmailStatus, User
 from backend.outbox import enqueue_on_commit
 from backend.transactions import change_transaction
 from billing.documents import (
@@ -22,7 +22,7 @@ from billing.documents import (
     superbill_payload,
 )
 from billing.errors import NotBillable
-from billing.models import Document, DocumentKind, DocumentStatus, EmailStatus, Invoice, Payment, Refund
+from billing.models import Document, DocumentKind, Invoice, Payment, Refund
 from scheduling.models import Patient
 
 RENDER_TASK = "worker.tasks.documents.document_render_task"

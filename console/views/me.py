@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from backend.errors import ApplicationError
+from backend.models import DocumentStatus
 from backend.throttling import BookingThrottle
 from billing import selectors as billing
-from billing.models import DocumentKind, DocumentStatus
+from billing.models import DocumentKind
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
 from console.params import found_or_404

@@ -63,6 +63,7 @@ from scheduling.services.reminders import (
     visit_reminder_rows,
 )
 from scheduling.services.transitions import visits_cancel
+from scheduling.signals import series_booked
 from scheduling.time import to_utc
 
 ALTERNATIVE_SEARCH_DAYS = 7
@@ -484,6 +485,7 @@ def series_book(*, actor: User | None, request: SeriesRequest, accept_alternativ
     )  # fmt: skip
     in_order: list[Appointment] = sorted(visits, key=lambda visit: visit.start)
     remember_related(series, "appointments", in_order)
+    series_booked.send(sender=Series, series=series, actor=actor)
     return series
 
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 from pytest_django import Settings as DjangoSettings
 
+from backend.models import DocumentStatus, EmailStatus
 from backend.roles import Role
-from billing.models import Document, DocumentKind, DocumentStatus, EmailStatus
+from billing.models import Document, DocumentKind
 from tests.billing.conftest import MONDAY, completed_visit, issued_invoice, pay
 from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic
@@ -156,7 +157,9 @@ def test_the_sweep_requeues_lost_and_stuck_documents(billing_clinic: Clinic, set
 
     later = timezone.now() + dt.timedelta(seconds=settings.DOCUMENT_RENDER_TIMEOUT + 1)
 
-    count = documents_sweep(enqueue_render=rendered.append, enqueue_email=lambda pk: None, now=later)
+    count = documents_sweep(
+        enqueue_render=lambda pk, label: rendered.append(pk), enqueue_email=lambda pk, label: None, now=later
+    )
 
     assert count == 1
     assert rendered == [document.pk]

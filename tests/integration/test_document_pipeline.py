@@ -17,7 +17,8 @@ from pytest_django import Settings as DjangoSettings
 
 from backend import outbox
 from backend.mailsink import start_sink
-from billing.models import Document, DocumentStatus, EmailStatus
+from backend.models import DocumentStatus, EmailStatus
+from billing.models import Document
 from billing.services.invoices import LineSpec, invoice_create, invoice_issue
 from billing.services.payments import payment_record
 from tests.factories import PatientFactory
@@ -72,13 +73,13 @@ def take_payments(count: int) -> list[int]:
 def sweep_into(broker: RedisServer) -> int:
     """What the beat sweep does, sending to ``broker``."""
 
-    def send(task: object, document_id: int) -> None:
+    def send(task: object, document_id: int, label: str) -> None:
         with app.connection_for_write(broker.url) as connection:
-            task.apply_async((document_id,), connection=connection, retry=False)  # type: ignore[attr-defined]
+            task.apply_async((document_id, label), connection=connection, retry=False)  # type: ignore[attr-defined]
 
     return documents_sweep(
-        enqueue_render=lambda pk: send(document_render_task, pk),
-        enqueue_email=lambda pk: send(document_email_task, pk),
+        enqueue_render=lambda pk, label: send(document_render_task, pk, label),
+        enqueue_email=lambda pk, label: send(document_email_task, pk, label),
         now=timezone.now() + dt.timedelta(hours=1),
     )
 

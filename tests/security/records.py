@@ -12,7 +12,8 @@ from backend.models import User
 from backend.roles import Role
 from billing.models import ExportJob, FeeScheduleItem, Invoice, Package, Payment, Refund
 from billing.services.payments import refund_record
-from outcomes.models import MaintenanceSuggestion, SafetyAlert
+from outcomes.letters import letter_request
+from outcomes.models import Letter, LetterKind, MaintenanceSuggestion, SafetyAlert
 from outcomes.standard import load_standard_instruments
 from scheduling.models import Closure, ReferringProvider, Series, SeriesTemplate
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
@@ -69,6 +70,7 @@ class EveryRecord:
     alert: SafetyAlert
     suggestion: MaintenanceSuggestion
     provider: ReferringProvider
+    letter: Letter
 
 
 def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
@@ -92,8 +94,10 @@ def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
                                                 npi="1234567893", email="ortiz@example.com")  # fmt: skip
     clinic.patient.referrer = provider
     clinic.patient.save(update_fields=["referrer"])
+    letter = letter_request(actor=clinic.clinician, series=Series.objects.get(public_id=records.series),
+                            kind=LetterKind.ACKNOWLEDGEMENT)  # fmt: skip
     suggestion = MaintenanceSuggestion.objects.create(
         patient=clinic.patient, series=Series.objects.get(public_id=records.series), rule="phq9_rise", reason="records"
     )
     return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"),
-                       alert, suggestion, provider)  # fmt: skip
+                       alert, suggestion, provider, letter)  # fmt: skip

@@ -39,6 +39,7 @@ API_ROUTES: dict[str, tuple[str, str]] = {
     "outcomes.measure": ("patient-measures", "patient-measures"),
     "outcomes.safetyalert": ("safety-alert-list", "safety-alert-acknowledge"),
     "outcomes.maintenancesuggestion": ("maintenance-suggestion-list", "maintenance-suggestion-dismiss"),
+    "outcomes.letter": ("series-letters", "letter-pdf"),
 }
 # Records the API has no route for: clinic groups and logins are administrators' business; the roles
 # themselves (Django groups) only a superuser's.

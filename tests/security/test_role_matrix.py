@@ -118,6 +118,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("patient-measures-due", "GET"): FOLLOW_UP | {PATIENT},
     ("maintenance-suggestion-list", "GET"): FOLLOW_UP, ("maintenance-suggestion-book", "POST"): FRONT_DESK,
     ("maintenance-suggestion-dismiss", "POST"): FOLLOW_UP,
+    ("series-letters", "GET"): CLINICAL, ("series-letters", "POST"): CLINICAL,
+    ("patient-letters", "GET"): CLINICAL, ("letter-pdf", "GET"): CLINICAL,
 }  # fmt: skip
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"}}
@@ -191,6 +193,8 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "patient-measures": {"id": clinic.patient.public_id}, "patient-outcomes": {"id": clinic.patient.public_id},
         "safety-alert-acknowledge": {"id": every.alert.public_id},
         "patient-measures-due": {"id": clinic.patient.public_id},
+        "patient-letters": {"id": clinic.patient.public_id}, "series-letters": {"id": records.series},
+        "letter-pdf": {"id": every.letter.public_id},
         "maintenance-suggestion-book": {"id": every.suggestion.public_id},
         "maintenance-suggestion-dismiss": {"id": every.suggestion.public_id},
     }  # fmt: skip

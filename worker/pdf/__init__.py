@@ -1,4 +1,4 @@
-"""ReportLab renderers: a document snapshot (``billing/documents.py``) in, PDF bytes out.
+"""ReportLab renderers: a document snapshot (``billing/documents.py``, ``outcomes/letters.py``) in, PDF bytes out.
 
 Output is deterministic (ReportLab's invariant mode: fixed dates and ids), so
 the same snapshot always renders to the same bytes and checksum.
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from worker.pdf.invoice import render_invoice
+from worker.pdf.letter import render_acknowledgement, render_summary
 from worker.pdf.receipt import render_receipt, render_refund_receipt
 from worker.pdf.superbill import render_superbill
 
@@ -18,6 +19,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {
     "refund_receipt": render_refund_receipt,
     "invoice": render_invoice,
     "superbill": render_superbill,
+    "acknowledgement": render_acknowledgement,
+    "summary": render_summary,
 }
 
 
