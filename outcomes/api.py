@@ -12,13 +12,16 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView, get_object_or_404
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.audit import audit_record, client_ip
 from backend.documents import PDF_RESPONSES, document_response
 from backend.fields import AwareDateTimeField, PublicIdField, ZonedDateTimeField
 from backend.permissions import acting_user, user_has_role
+from backend.reports import ReportCSVRenderer, ReportFormats, ReportOutput, ReportXLSXRenderer
 from backend.roles import Role
 from outcomes import selectors
 from outcomes.due import patient_due_measures
@@ -35,11 +38,13 @@ from outcomes.models import (
     SuggestionStatus,
 )
 from outcomes.permissions import FollowsUp, IsClinical, ReadsInstruments
+from outcomes.report import outcomes_report
 from outcomes.services.maintenance import suggestion_book, suggestion_dismiss
 from outcomes.services.measures import measure_record
 from outcomes.services.safety import crisis_guidance, safety_alert_acknowledge
 from outcomes.summary import change_from_baseline, patient_outcomes
 from scheduling import selectors as scheduling_selectors
+from scheduling.api.ranges import LocationDateRange
 from scheduling.api.series import TIME_FORMATS
 from scheduling.models import Patient
 from scheduling.permissions import CanBook
@@ -446,3 +451,29 @@ class LetterPdfView(APIView):
     @extend_schema(responses=PDF_RESPONSES)
     def get(self, request: Request, id: UUID) -> HttpResponseBase:
         return document_response(get_object_or_404(selectors.letters_for(request.user), public_id=id))
+
+
+class OutcomesReportView(ReportFormats, APIView):
+    """Per location and date range, aggregate counts only: series completed and, per instrument, the share with
+    baseline and end scores, the mean change, and the response and remission rates. ``?format=csv|xlsx``."""
+
+    permission_classes = (IsClinical,)
+    renderer_classes = (JSONRenderer, ReportCSVRenderer, ReportXLSXRenderer)
+
+    @extend_schema(parameters=[LocationDateRange], responses=ReportOutput)
+    def get(self, request: Request) -> Response:
+        query = LocationDateRange(data=request.query_params, context={"request": request})
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        start, end, location = data["from"], data["to"], data.get("location")
+        if end < start:
+            raise ValidationError({"to": ["Must be on or after from."]})
+        report = outcomes_report(series=scheduling_selectors.series_for(request.user), location=location,
+                                 start=start, end=end)  # fmt: skip
+        audit_record(actor=acting_user(request), action="report", object_type="outcomes report",
+                     patients=report.patients, ip=client_ip(request),
+                     details={"from": start.isoformat(), "to": end.isoformat()})  # fmt: skip
+        parameters = {"from": start.isoformat(), "to": end.isoformat(),
+                      "location": str(location.public_id) if location else None}  # fmt: skip
+        return Response({"report": "outcomes", "parameters": parameters, "rows": report.rows,
+                         "totals": [{"series_completed": report.series_completed}]})  # fmt: skip

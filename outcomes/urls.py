@@ -3,6 +3,7 @@ from django.urls import path
 from outcomes.api import (
     InstrumentListView,
     LetterPdfView,
+    OutcomesReportView,
     PatientDueMeasuresView,
     PatientLettersView,
     PatientMeasuresView,
@@ -23,6 +24,7 @@ urlpatterns = [
     path("patients/<uuid:id>/letters/", PatientLettersView.as_view(), name="patient-letters"),
     path("series/<uuid:id>/letters/", SeriesLettersView.as_view(), name="series-letters"),
     path("letters/<uuid:id>/pdf/", LetterPdfView.as_view(), name="letter-pdf"),
+    path("reports/outcomes/", OutcomesReportView.as_view(), name="report-outcomes"),
     path("safety-alerts/", SafetyAlertListView.as_view(), name="safety-alert-list"),
     path("safety-alerts/<uuid:id>/acknowledge/", SafetyAlertAcknowledgeView.as_view(), name="safety-alert-acknowledge"),
     path("maintenance-suggestions/", SuggestionListView.as_view(), name="maintenance-suggestion-list"),

@@ -16,10 +16,10 @@ from rest_framework.views import APIView
 from backend.documents import PDF_RESPONSES, document_response
 from backend.permissions import acting_user
 from backend.throttling import DocumentEmailThrottle
-from billing.api.ranges import DateRange
 from billing.models import Document
 from billing.permissions import ReadBilling
 from billing.services.documents import document_email_request, superbill_request
+from scheduling.api.ranges import DateRange
 from scheduling.selectors import patients_for
 
 

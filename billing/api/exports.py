@@ -23,13 +23,13 @@ from backend.audit import client_ip
 from backend.permissions import acting_user
 from backend.throttling import ExportThrottle
 from billing import selectors
-from billing.api.ranges import LocationDateRange
 from billing.errors import ExportExpired, ExportNotReady, ExportTooLarge
 from billing.exports.queries import ExportQuery
 from billing.exports.writers import CONTENT_TYPES, count_rows, csv_chunks, request_cursor, write_xlsx
 from billing.models import ExportFormat, ExportJob, ExportKind, ExportStatus
 from billing.permissions import Accounting
 from billing.services.exports import ExportSpec, export_downloaded, export_request, export_stream_query
+from scheduling.api.ranges import LocationDateRange
 
 # A finished export is sent with its own format's media type.
 FILE_RESPONSES = {(200, media_type): OpenApiResponse(OpenApiTypes.BINARY) for media_type in CONTENT_TYPES.values()}

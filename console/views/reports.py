@@ -18,7 +18,6 @@ from rest_framework import serializers
 
 from backend.audit import client_ip
 from backend.money import money_text
-from billing.api.ranges import LocationDateRange
 from billing.api.reports import AsOfQuery
 from billing.reports import AGING_BUCKETS, Report
 from billing.services.reports import report_run
@@ -26,6 +25,7 @@ from console.access import actor, allowed, console_page, refused
 from console.charts import BarChart, bar_chart
 from console.params import form_data, validated
 from scheduling import selectors
+from scheduling.api.ranges import LocationDateRange
 
 BUCKET_LABELS = dict(zip(AGING_BUCKETS, ("Current", "1-30 days", "31-60 days", "61-90 days", "Over 90 days"),
                          strict=True))  # fmt: skip

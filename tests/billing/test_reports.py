@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from backend.models import AuditEvent
-from billing.api.reports import csv_safe
+from backend.reports import csv_safe
 from billing.models import Package
 from tests.billing.conftest import MONDAY, completed_visit, pay
 from tests.billing.exports_ledger import FIRST_DAY, Ledger, build_ledger

@@ -120,6 +120,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("maintenance-suggestion-dismiss", "POST"): FOLLOW_UP,
     ("series-letters", "GET"): CLINICAL, ("series-letters", "POST"): CLINICAL,
     ("patient-letters", "GET"): CLINICAL, ("letter-pdf", "GET"): CLINICAL,
+    ("report-outcomes", "GET"): CLINICAL,
 }  # fmt: skip
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"}}
@@ -224,6 +225,8 @@ def test_each_role_gets_exactly_the_access_in_the_table(world: World, name: str,
     url = reverse(name, kwargs=world.kwargs.get(name, {}))
     if name == "export-stream":
         url += "?kind=invoices&from=2026-10-01&to=2026-10-31"
+    if name == "report-outcomes":
+        url += "?from=2026-10-01&to=2026-10-31"
     if rule in (PUBLIC, SIGNED):
         response = world.clients[ANONYMOUS].generic(method, url, "{}", content_type="application/json")
         if rule == SIGNED:

@@ -1,4 +1,4 @@
-"""Date-range parameters shared by superbills, exports and reports.
+"""Date-range parameters shared by superbills, exports and reports (billing's and the outcomes report).
 
 "from" is a Python keyword, so these serializers are built with type().
 """
