@@ -52,6 +52,16 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
 
     assert Invoice.objects.get().status == "paid"
     assert Package.objects.count() == 2
+    from outcomes.models import MeasureSchedule, SafetyAlert
+
+    alex = Patient.objects.get(first_name="Alex", last_name="Rivera")
+    assert alex.referrer is not None
+    assert alex.referrer.npi == "1234567893"
+    assert [m.total for m in alex.measures.filter(instrument__code="phq-9").order_by("taken_at")] == [19, 13, 7, 4, 11]
+    assert MeasureSchedule.objects.filter(template__name__startswith="Induction").count() == 2
+    (alert,) = SafetyAlert.objects.all()
+    assert alert.patient.first_name == "Taylor"
+    assert alert.notified == [f"oncall.{alert.location_id}@demo.clinic.invalid"]
 
 
 def test_configured_urls_are_used_as_they_are_and_nothing_starts() -> None:

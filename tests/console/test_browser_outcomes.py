@@ -30,9 +30,9 @@ def test_a_patient_answers_item_9_sees_the_crisis_line_and_a_clinician_acknowled
     template = SeriesTemplate.objects.create(group=c.clinic.group, name="Induction", service_type=c.clinic.infusion,
                                              count=2)  # fmt: skip
     MeasureSchedule.objects.create(template=template, instrument_code="phq-9", before_visits=[1])
+    protocol = SeriesProtocol(count=2, first_date=TODAY, local_time=dt.time(14), weekdays=(0, 3))
     book_series(actor=c.clinic.reception, patient=c.clinic.patient, location=c.clinic.location, template=template,
-                service_type=c.clinic.infusion,
-                protocol=SeriesProtocol(count=2, first_date=TODAY, local_time=dt.time(14), weekdays=(0, 3)))  # fmt: skip
+                service_type=c.clinic.infusion, protocol=protocol)  # fmt: skip
 
     # the patient opens the link from their reminder: no sign-in
     page = chromium.new_context(viewport={"width": 900, "height": 1000}).new_page()
