@@ -10,11 +10,15 @@ class OutcomesConfig(AppConfig):
 
         series_booked.connect(on_series_booked, dispatch_uid="outcomes.series_booked")
         appointment_status_changed.connect(on_appointment_status_changed, dispatch_uid="outcomes.appointment_status")
+        self._register_audited_routes()
 
+    @staticmethod
+    def _register_audited_routes() -> None:
         from backend.audit import AuditedRoute, audited_routes
         from backend.audit_routes import patient_of
         from outcomes.models import Letter, MaintenanceSuggestion, Measure, SafetyAlert
 
+        # Measures, outcomes and due forms are under /patients/{id}/ (the scheduling app's "patient" routes).
         audited_routes(
             {
                 "safety-alert": AuditedRoute("safety alert", patient_of(SafetyAlert)),

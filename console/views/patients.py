@@ -91,6 +91,7 @@ def patient(request: HttpRequest, patient_id: str) -> HttpResponse:
         context["safety_alerts"] = outcomes.safety_alerts_for(user).filter(patient=record, status=AlertStatus.OPEN)
         measures = outcomes.measures_for(user).filter(patient=record)
         context["outcomes"] = patient_outcomes(measures)
+        context["letters"] = outcomes.letters_for(user).filter(patient=record).select_related("provider")[:50]
     if allowed(user, "follow_up"):
         context["due"] = patient_due_measures(record)
         context["suggestion"] = outcomes.suggestions_for(user).filter(patient=record, status="open").first()

@@ -129,6 +129,8 @@ def test_the_open_alert_heads_the_patients_page_for_clinicians_until_acknowledge
     assert "Safety alert, open since" in signed_in(c.clinic.clinician).get(page).content.decode()
     assert "Safety alert" not in signed_in(c.clinic.reception).get(page).content.decode()
     assert "Outcomes" not in signed_in(c.clinic.reception).get(page).content.decode()
+    assert "Letters to the referring provider" in signed_in(c.clinic.clinician).get(page).content.decode()
+    assert "Letters to the referring provider" not in signed_in(c.clinic.reception).get(page).content.decode()
     done = signed_in(c.clinic.clinician).post(f"/console/safety-alerts/{c.alert.public_id}/acknowledge/",
                                               {"note": "Called, safe"})  # fmt: skip
     assert done.status_code == 302
