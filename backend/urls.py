@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("r/", include("scheduling.public_urls")),
+    path("ical/", include("scheduling.ical_urls")),
     path("console/", include("console.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -492,6 +492,9 @@ class Appointment(PublicIdModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    calendar_sequence = models.PositiveIntegerField(
+        default=0, help_text="Counts the changes a calendar must see (moved, cancelled): the ICS SEQUENCE."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -666,3 +669,35 @@ class ReminderAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt on {self.reminder_id}: {self.outcome}"
+
+
+class CalendarFeed(models.Model):
+    """A private calendar address of a patient's or a staff member's visits: the token is the credential.
+
+    One active feed per owner; rotating it revokes the old address, revoking it leaves none.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False, staff__isnull=True) | Q(patient__isnull=True, staff__isnull=False),
+                name="calendar_feed_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(revoked_at__isnull=True, patient__isnull=False),
+                name="calendar_feed_one_active_per_patient",
+            ),
+            models.UniqueConstraint(
+                fields=["staff"], condition=Q(revoked_at__isnull=True, staff__isnull=False),
+                name="calendar_feed_one_active_per_staff",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.patient or self.staff}"

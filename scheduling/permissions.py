@@ -76,3 +76,10 @@ class ReferringProviderAccess(BasePermission):
         if request.method in SAFE_METHODS:
             return user_has_role(request.user, *STAFF_ROLES)
         return user_has_role(request.user, *REFERRER_EDIT_ROLES)
+
+
+class CalendarFeedAccess(HasRole):
+    """A patient's calendar address: reception and admins, and the patient themselves (their selector shows
+    them only their own record)."""
+
+    roles = frozenset({*BOOKING_ROLES, Role.PATIENT})

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from outcomes.due import due_for_visit
 from outcomes.links import form_link
 from outcomes.models import SafetyAlert
+from scheduling.ics import calendar_bytes
 from scheduling.links import link, unsubscribe_link
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind
 from worker.channels.base import OutgoingMessage
@@ -152,7 +153,11 @@ def render(reminder: Reminder) -> OutgoingMessage:
     assert change is not None  # noqa: S101
     series = change.series
     location = series.location
-    visits = Appointment.objects.filter(pk__in=change.appointment_ids).order_by("start")
+    visits = list(
+        Appointment.objects.filter(pk__in=change.appointment_ids)
+        .select_related("location", "patient", "service_type", "resource")
+        .order_by("start")
+    )
     context = {
         "first_name": patient.first_name, "clinic": location.name, "phone": location.phone,
         "unsubscribe_url": unsubscribe_link(patient),
@@ -162,7 +167,10 @@ def render(reminder: Reminder) -> OutgoingMessage:
     if reminder.channel == ReminderChannel.SMS:
         return OutgoingMessage(to=to, text=render_to_string("reminders/series_sms.txt", context).strip(),
                                idempotency_key=key)  # fmt: skip
+    method = "CANCEL" if change.kind == SeriesChangeKind.CANCELLED else "REQUEST"
+    invite = calendar_bytes(visits, "patient", method=method)  # calendar clients add, move or remove the events
     return OutgoingMessage(
         to=to, subject=f"Your visits at {location.name} have changed", idempotency_key=key,
         text=render_to_string("reminders/series.txt", context),
+        attachments=(("visits.ics", invite, f"text/calendar; method={method}"),),
     )  # fmt: skip

@@ -15,10 +15,16 @@ from backend.fields import PublicIdField
 from backend.models import AuditEvent
 from backend.permissions import IsAdmin, acting_user
 from scheduling import selectors
-from scheduling.api.setup import GroupDefaultMixin
+from scheduling.api.setup import FeedOutput, GroupDefaultMixin
 from scheduling.filters import PatientFilter
 from scheduling.models import Clearance, ClearanceStatus, Patient, ReferringProvider, validate_timezone
-from scheduling.permissions import CanRecordClearance, ReferringProviderAccess, StaffReadPatientWrite
+from scheduling.permissions import (
+    CalendarFeedAccess,
+    CanRecordClearance,
+    ReferringProviderAccess,
+    StaffReadPatientWrite,
+)
+from scheduling.services.calendar_feeds import feed_revoke, feed_rotate, feed_url
 from scheduling.services.clearance import clearance_record
 
 
@@ -117,6 +123,25 @@ class PatientViewSet(viewsets.ModelViewSet):
             notes=data.get("notes", ""),
         )
         return Response(ClearanceSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: FeedOutput, 204: None})
+    @action(
+        detail=True,
+        methods=["post", "delete"],
+        url_path="calendar-feed",
+        permission_classes=[CalendarFeedAccess],
+        filter_backends=[],
+        pagination_class=None,
+        http_method_names=["post", "delete", "options"],
+    )  # fmt: skip  (patients are never deleted; feeds are)
+    def calendar_feed(self, request: Request, id: str) -> Response:
+        """POST: a new private calendar address of the patient's visits (the old one stops working); DELETE:
+        none. Reception, admins and the patient themselves."""
+        patient = self.get_object()
+        if request.method == "DELETE":
+            feed_revoke(patient=patient)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(FeedOutput({"url": feed_url(feed_rotate(patient=patient))}).data)
 
     @extend_schema(responses=AccessLogOutput(many=True))
     @action(detail=True, methods=["get"], url_path="access-log", permission_classes=[IsAdmin], filter_backends=[])

@@ -10,13 +10,16 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.fields import MoneyField, PublicIdField
-from backend.permissions import ReadOnlyOrAdmin
+from backend.permissions import IsStaff, ReadOnlyOrAdmin, user_has_role
+from backend.roles import Role
 from scheduling import selectors
 from scheduling.filters import ResourceFilter
 from scheduling.models import (
@@ -29,6 +32,7 @@ from scheduling.models import (
     StaffMember,
     validate_timezone,
 )
+from scheduling.services.calendar_feeds import feed_current, feed_rotate, feed_url
 
 MAX_HOLD_MINUTES = 12 * 60
 
@@ -252,6 +256,10 @@ class StaffSerializer(GroupDefaultMixin, serializers.ModelSerializer):
         return value
 
 
+class FeedOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="The private .ics address; anyone with it can read the calendar.")
+
+
 class StaffViewSet(viewsets.ModelViewSet):
     serializer_class = StaffSerializer
     permission_classes = (ReadOnlyOrAdmin,)
@@ -260,6 +268,18 @@ class StaffViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[StaffMember]:
         return selectors.staff_for(self.request.user)
+
+    @extend_schema(request=None, responses=FeedOutput)
+    @action(detail=True, methods=["get", "post"], url_path="calendar-feed", permission_classes=[IsStaff],
+            filter_backends=[], pagination_class=None)  # fmt: skip
+    def calendar_feed(self, request: Request, id: str) -> Response:
+        """The staff member's own visits as a private calendar address (GET: the current one, POST: a new one).
+        For the staff member themselves and admins."""
+        member = self.get_object()
+        if member.user_id != request.user.pk and not user_has_role(request.user, Role.ADMIN):
+            raise PermissionDenied("Only the staff member themselves or an administrator may see this address.")
+        feed = feed_rotate(staff=member) if request.method == "POST" else feed_current(staff=member)
+        return Response(FeedOutput({"url": feed_url(feed)}).data)
 
 
 class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):

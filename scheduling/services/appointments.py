@@ -343,6 +343,7 @@ def _move(appointment: Appointment, start: datetime, setup: LocationSetup) -> No
     current_staff = list(appointment.staff.all())
     appointment.start = start
     appointment.status = AppointmentStatus.SCHEDULED
+    appointment.calendar_sequence += 1  # calendars update the same event (same UID, higher SEQUENCE)
     placement = calendar.placement(
         service_type, start, patient_id=appointment.patient_id, resource=appointment.resource, staff=current_staff
     )

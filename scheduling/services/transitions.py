@@ -141,7 +141,9 @@ def _apply(appointments: Sequence[Appointment], target: str, actor: User | None,
     """The effects every change shares, for visits whose new status and stamps are set but not saved."""
     fields = ["status", "updated_at"]
     if target == S.CANCELLED:
-        fields += ["cancel_reason", "cancelled_at", "cancelled_late"]
+        fields += ["cancel_reason", "cancelled_at", "cancelled_late", "calendar_sequence"]
+        for appointment in appointments:  # calendars replace the event with its cancellation
+            appointment.calendar_sequence += 1
     now = timezone.now()
     for appointment in appointments:
         appointment.updated_at = now

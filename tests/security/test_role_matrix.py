@@ -121,6 +121,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("series-letters", "GET"): CLINICAL, ("series-letters", "POST"): CLINICAL,
     ("patient-letters", "GET"): CLINICAL, ("letter-pdf", "GET"): CLINICAL,
     ("report-outcomes", "GET"): CLINICAL,
+    ("calendar-feed", "GET"): PUBLIC,  # the token is the credential (404 without a valid one)
+    ("patient-calendar-feed", "POST"): FRONT_DESK | {PATIENT},
+    ("patient-calendar-feed", "DELETE"): FRONT_DESK | {PATIENT},
+    ("staff-calendar-feed", "GET"): ONLY_ADMIN, ("staff-calendar-feed", "POST"): ONLY_ADMIN,  # and the member
 }  # fmt: skip
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"}}
@@ -196,6 +200,9 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "patient-measures-due": {"id": clinic.patient.public_id},
         "patient-letters": {"id": clinic.patient.public_id}, "series-letters": {"id": records.series},
         "letter-pdf": {"id": every.letter.public_id},
+        "calendar-feed": {"kind": "patient", "token": "not-a-token"},
+        "patient-calendar-feed": {"id": clinic.patient.public_id},
+        "staff-calendar-feed": {"id": clinic.nurse.public_id},
         "maintenance-suggestion-book": {"id": every.suggestion.public_id},
         "maintenance-suggestion-dismiss": {"id": every.suggestion.public_id},
     }  # fmt: skip
