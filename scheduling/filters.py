@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 
 import django_filters
-from django.db.models import DateField, F, Func, Q, QuerySet
+from django.db.models import DateField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 
 from backend.filters import AwareDateTimeFilter
-from scheduling.models import Appointment, AppointmentStatus, Patient, Resource, ResourceKind
+from scheduling.models import Appointment, AppointmentStatus, Patient, Resource, ResourceKind, Series, SeriesStatus
 
 
 class AtTimeZone(Func):
@@ -77,3 +77,28 @@ class AppointmentFilter(django_filters.FilterSet):
     ) -> QuerySet[Appointment]:
         local_day = Cast(AtTimeZone(F("start"), F("location__timezone")), DateField())
         return queryset.alias(local_day=local_day).filter(local_day=value)
+
+
+class SeriesFilter(django_filters.FilterSet):
+    """A patient's series, a location's, and by the status ``series_status`` derives (never stored)."""
+
+    patient = django_filters.UUIDFilter(field_name="patient__public_id")
+    location = django_filters.UUIDFilter(field_name="location__public_id")
+    status = django_filters.ChoiceFilter(choices=SeriesStatus.choices, method="filter_status")
+
+    class Meta:
+        model = Series
+        fields = ("patient", "location", "status")
+
+    def filter_status(self, queryset: QuerySet[Series], name: str, value: str) -> QuerySet[Series]:
+        """The SQL of ``scheduling.services.series.series_status``."""
+        visits = Appointment.objects.filter(series=OuterRef("pk"))
+        live = Exists(visits.exclude(status=AppointmentStatus.CANCELLED))
+        ahead = Exists(visits.exclude(status__in=[AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW,
+                                                   AppointmentStatus.CANCELLED]))  # fmt: skip
+        cancelled = Q(cancelled_at__isnull=False) | ~live
+        if value == SeriesStatus.CANCELLED:
+            return queryset.filter(cancelled)
+        if value == SeriesStatus.COMPLETED:
+            return queryset.exclude(cancelled).exclude(ahead)
+        return queryset.exclude(cancelled).filter(ahead)

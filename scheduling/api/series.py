@@ -18,6 +18,7 @@ from backend.throttling import BookingThrottle
 from scheduling import selectors
 from scheduling.api.appointments import AppointmentOutput
 from scheduling.booking.protocol import ProtocolRules
+from scheduling.filters import SeriesFilter
 from scheduling.models import (
     Series,
     SeriesTemplate,
@@ -142,7 +143,7 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     serializer_class = SeriesOutput
-    filterset_fields: tuple[str, ...] = ()
+    filterset_class = SeriesFilter
 
     def get_queryset(self) -> QuerySet[Series]:
         appointments = selectors.appointments_for(self.request.user)
