@@ -95,8 +95,8 @@ def series_booking(client: Client, data: Dataset, settings: Settings) -> Result:
                 cursor.execute(
                     "INSERT INTO scheduling_appointment (public_id, patient_id, service_type_id, location_id,"
                     " resource_id, series_id, start, \"end\", hold_until, status, cancel_reason, cancelled_late,"
-                    " created_at, updated_at) VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s, %s, 'scheduled',"
-                    " '', false, now(), now()) RETURNING id",
+                    " calendar_sequence, created_at, updated_at) VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s,"
+                    " %s, %s, 'scheduled', '', false, 0, now(), now()) RETURNING id",
                     [patient_pk, data.service_type.pk, data.location.pk, resources[visit["resource"]], series_id,
                      start, start + dt.timedelta(minutes=40), start + dt.timedelta(minutes=100)],
                 )  # fmt: skip
@@ -116,9 +116,9 @@ def series_booking(client: Client, data: Dataset, settings: Settings) -> Result:
             change_id = cursor.fetchone()[0]
             for channel in ("email", "sms"):
                 cursor.execute(
-                    "INSERT INTO scheduling_reminder (public_id, kind, channel, due_at, status, attempts, provider_id,"
-                    " last_error, created_at, updated_at, patient_id, series_change_id) VALUES (gen_random_uuid(),"
-                    " 'series_summary', %s, now(), 'pending', 0, '', '', now(), now(), %s, %s)",
+                    "INSERT INTO scheduling_reminder (public_id, kind, channel, recipient, due_at, status, attempts,"
+                    " provider_id, last_error, created_at, updated_at, patient_id, series_change_id) VALUES"
+                    " (gen_random_uuid(), 'series_summary', %s, '', now(), 'pending', 0, '', '', now(), now(), %s, %s)",
                     [channel, patient_pk, change_id],
                 )
         with connection.cursor() as cursor:
