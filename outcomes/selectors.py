@@ -15,20 +15,22 @@ from scheduling import selectors
 from scheduling.models import Patient
 
 
-def clinical_patients_for(user: Any) -> QuerySet[Patient]:
-    """Patients whose measures ``user`` may read and add: clinicians' and admins' clinic groups, or oneself."""
+def _patients_for(user: Any, roles: tuple[str, ...]) -> QuerySet[Patient]:
+    """The patients of ``user``'s clinic groups when they hold one of ``roles``; a patient's own record; else none."""
     own_only = user_has_role(user, Role.PATIENT) and not is_staff_user(user)
-    if user_has_role(user, *CLINICAL_ROLES) or own_only:
+    if user_has_role(user, *roles) or own_only:
         return selectors.patients_for(user)
     return Patient.objects.none()
+
+
+def clinical_patients_for(user: Any) -> QuerySet[Patient]:
+    """Patients whose measures ``user`` may read and add: clinicians' and admins' clinic groups, or oneself."""
+    return _patients_for(user, CLINICAL_ROLES)
 
 
 def follow_up_patients_for(user: Any) -> QuerySet[Patient]:
     """Patients whose due status ``user`` may see: clinicians', admins' and reception's groups, or oneself."""
-    own_only = user_has_role(user, Role.PATIENT) and not is_staff_user(user)
-    if user_has_role(user, *FOLLOW_UP_ROLES) or own_only:
-        return selectors.patients_for(user)
-    return Patient.objects.none()
+    return _patients_for(user, FOLLOW_UP_ROLES)
 
 
 def suggestions_for(user: Any) -> QuerySet[MaintenanceSuggestion]:
@@ -43,29 +45,26 @@ def measures_for(user: Any) -> QuerySet[Measure]:
     return Measure.objects.filter(patient__in=clinical_patients_for(user)).select_related("instrument")
 
 
-def instruments_for(user: Any) -> QuerySet[Instrument]:
-    """The current version of each active instrument the user's clinic offers: the standard ones and its own
-    (a clinic's instrument with a standard one's code replaces it)."""
-    if is_staff_user(user):
-        groups: Any = selectors.groups_for(user).values("pk")
-    else:
-        groups = selectors.patients_for(user).values("group")
-    return (
-        Instrument.objects.filter(Q(group__isnull=True) | Q(group__in=groups), is_active=True)
-        .order_by("code", F("group").asc(nulls_last=True), "-version")
-        .distinct("code")
-        .prefetch_related("items", "options", "bands", "alert_rules")
-    )
-
-
 def instrument_versions_for(user: Any) -> QuerySet[Instrument]:
-    """Every version the user's clinic can refer to by id (an older one keeps scoring its old measures)."""
+    """Every version the user's clinic can refer to by id (an older one keeps scoring its old measures): the
+    standard instruments and the clinic's own."""
     if is_staff_user(user):
         groups: Any = selectors.groups_for(user).values("pk")
     else:
         groups = selectors.patients_for(user).values("group")
     return Instrument.objects.filter(Q(group__isnull=True) | Q(group__in=groups)).prefetch_related(
         "items", "options", "bands", "alert_rules"
+    )
+
+
+def instruments_for(user: Any) -> QuerySet[Instrument]:
+    """The current version of each active instrument the user's clinic offers (a clinic's instrument with a
+    standard one's code replaces it)."""
+    return (
+        instrument_versions_for(user)
+        .filter(is_active=True)
+        .order_by("code", F("group").asc(nulls_last=True), "-version")
+        .distinct("code")
     )
 
 
