@@ -56,6 +56,11 @@ def answers_from(request: HttpRequest, instrument: Instrument) -> list[object]:
     return answers
 
 
+def chosen_form(request: HttpRequest, forms: list[Form]) -> Form | None:
+    """The form the post names (``instrument``: the version's id), among those shown."""
+    return next((form for form in forms if str(form.instrument.public_id) == request.POST.get("instrument")), None)
+
+
 def _recorded(measure: Measure) -> dict[str, object]:
     """What the page says after a form is in: the guidance first when an answer raised an alert."""
     alert = SafetyAlert.objects.filter(measure=measure).select_related("location").first()
@@ -74,7 +79,7 @@ def check_in_form(request: HttpRequest, token: str) -> HttpResponse:
     context |= {"patient": patient, "forms": forms}
     if request.method != "POST":
         return render(request, "console/check_in_form.html", context)
-    chosen = next((form for form in forms if str(form.instrument.public_id) == request.POST.get("instrument")), None)
+    chosen = chosen_form(request, forms)
     if chosen is None:
         return render(request, "console/check_in_form.html", {**context, "error": "This form is not due now."},
                       status=409)  # fmt: skip
@@ -110,8 +115,7 @@ def visit_forms(request: HttpRequest, visit_id: str) -> HttpResponse:
         context["forms"] = [*due, Form(extra, visit)]
     if request.method == "POST":
         forms: list[Form] = context["forms"]  # type: ignore[assignment]
-        chosen = next((form for form in forms if str(form.instrument.public_id) == request.POST.get("instrument")),
-                      None)  # fmt: skip
+        chosen = chosen_form(request, forms)
         if chosen is None:
             raise ValidationFailed("Choose a form to enter.", errors={"instrument": ["Not one of the forms shown."]})
         try:
