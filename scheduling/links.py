@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 
-from scheduling.models import Appointment, Patient
+from scheduling.models import Appointment, Patient, WaitlistOffer
 
 ACTIONS = ("confirm", "cancel")  # read_token() refuses any other action: its salt matches no token
 
@@ -73,3 +73,18 @@ def unsubscribe_link(patient: Patient) -> str:
 
 def link(appointment: Appointment, action: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/r/{action}/{make_token(appointment, action)}/"
+
+
+def offer_link(offer: WaitlistOffer) -> str:
+    """The link of a waitlist offer: it names the offer, nothing else (the offer's own expiry decides)."""
+    token = signing.dumps(str(offer.public_id), salt="waitlist-offer", compress=False)
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/r/offer/{token}/"
+
+
+def offer_for_link(token: str) -> WaitlistOffer:
+    """The offer a link names, or InvalidLink (tampered, gone)."""
+    public_id = _read(token, "waitlist-offer")
+    try:
+        return WaitlistOffer.objects.select_related("slot__location", "entry__patient").get(public_id=str(public_id))
+    except (WaitlistOffer.DoesNotExist, ValueError) as error:
+        raise InvalidLink("This offer is not valid.") from error

@@ -79,6 +79,21 @@ class Location(PublicIdModel):
         default=60, help_text="A reminder whose time has passed at booking is sent at once if it is at most this late; "
         "otherwise it is skipped.",
     )  # fmt: skip
+    waitlist_min_notice_minutes = models.PositiveIntegerField(
+        default=180, db_default=180,
+        help_text="A freed visit is offered to the waitlist only when it starts at least this long ahead.",
+    )  # fmt: skip
+    waitlist_offer_count = models.PositiveSmallIntegerField(
+        default=3, db_default=3, validators=[MinValueValidator(1)],
+        help_text="How many waiting patients are offered a freed visit at once; the first to take it gets it.",
+    )  # fmt: skip
+    waitlist_offer_minutes = models.PositiveIntegerField(
+        default=30, db_default=30, validators=[MinValueValidator(5)],
+        help_text="How long an offer's link stays open.",
+    )  # fmt: skip
+    waitlist_self_join = models.BooleanField(
+        default=False, db_default=False, help_text="Patients may put themselves on this location's waitlist."
+    )
     setup_version = models.UUIDField(
         default=uuid.uuid4, editable=False,
         help_text="Changes whenever the opening hours, closures, resources, staff or shifts of the location change "
@@ -586,6 +601,7 @@ class ReminderKind(models.TextChoices):
     SERIES_SUMMARY = "series_summary", "Series change summary"
     STAFF_NOTICE = "staff_notice", "Notice to clinic staff"  # by email to ``recipient``, about ``subject_id``
     FORM_INVITE = "form_invite", "Check-in form invitation"  # a follow-up after ``appointment``, due ``visit_start``
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"  # a freed visit offered to the patient: ``subject_id``
 
 
 class Reminder(PublicIdModel):
@@ -608,7 +624,9 @@ class Reminder(PublicIdModel):
         blank=True, help_text="A staff notice's address. Messages to the patient go to the patient's own."
     )
     subject_id = models.UUIDField(
-        null=True, blank=True, help_text="What a staff notice is about (the public id of a safety alert)."
+        null=True,
+        blank=True,
+        help_text="What a staff notice or an offer is about (the public id of a safety alert or a waitlist offer).",
     )
     offset_hours = models.PositiveIntegerField(null=True, blank=True)
     visit_start = models.DateTimeField(
@@ -646,8 +664,12 @@ class Reminder(PublicIdModel):
             models.CheckConstraint(
                 condition=Q(appointment__isnull=False)
                 | Q(series_change__isnull=False)
-                | (Q(kind="staff_notice") & ~Q(recipient="") & Q(subject_id__isnull=False)),
+                | (Q(kind="staff_notice") & ~Q(recipient="") & Q(subject_id__isnull=False))
+                | (Q(kind="waitlist_offer") & Q(subject_id__isnull=False)),
                 name="reminder_has_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["subject_id", "channel"], condition=Q(kind="waitlist_offer"), name="waitlist_offer_sent_once"
             ),
         ]
 
@@ -701,3 +723,150 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.patient or self.staff}"
+
+
+# --- waitlist -------------------------------------------------------------------------------
+
+
+def validate_time_windows(value: object) -> None:
+    """``[["09:00", "12:00"], ...]``: local start-time windows, each from before to."""
+    if not isinstance(value, list) or len(value) > 7:
+        raise ValidationError("Give at most 7 windows, each as [from, to] (HH:MM).")
+    for window in value:
+        if not (isinstance(window, list) and len(window) == 2 and all(isinstance(part, str) for part in window)):
+            raise ValidationError("Each window is [from, to] with times as HH:MM.")
+        try:
+            start, end = (time.fromisoformat(part) for part in window)
+        except ValueError as error:
+            raise ValidationError(f"{window[0]!r} to {window[1]!r}: times are HH:MM.") from error
+        if start >= end:
+            raise ValidationError(f"The window {window[0]} to {window[1]} ends before it starts.")
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    BOOKED = "booked", "Booked"  # took an offer: ``appointment`` is the visit
+    REMOVED = "removed", "Removed"
+
+
+class WaitlistEntry(PublicIdModel):
+    """A patient waiting for an earlier or another visit: what they would take, where and when.
+
+    A patient in a series waits for a visit of that series (``series``): any time offered keeps its protocol.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waitlist_entries")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="+")
+    locations = models.ManyToManyField(Location, related_name="waitlist_entries")
+    series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(), default=list, blank=True, help_text="0 = Monday ... 6; empty: any day."
+    )
+    time_windows = models.JSONField(
+        default=list, blank=True, validators=[validate_time_windows],
+        help_text='Local start times the patient can take, e.g. [["09:00", "12:00"]]; empty: any time.',
+    )  # fmt: skip
+    earliest_date = models.DateField(null=True, blank=True)
+    latest_date = models.DateField(null=True, blank=True)
+    priority = models.SmallIntegerField(default=0, help_text="Higher is offered first.")
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The visit booked from an offer.",
+    )  # fmt: skip
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-priority", "created_at", "id")
+        verbose_name_plural = "waitlist entries"
+        indexes = [
+            models.Index(fields=["service_type", "created_at"], name="waitlist_waiting",
+                         condition=Q(status="waiting")),
+        ]  # fmt: skip
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(earliest_date__isnull=True) | Q(latest_date__isnull=True)
+                | Q(earliest_date__lte=models.F("latest_date")),
+                name="waitlist_dates_in_order",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.patient} waiting for {self.service_type} ({self.status})"
+
+
+class FreedSlotStatus(models.TextChoices):
+    OPEN = "open", "Open"  # to be offered, or offers out
+    FILLED = "filled", "Filled"  # taken from an offer
+    UNFILLED = "unfilled", "No taker"  # no matching entry, or no one took it before the notice limit
+    GONE = "gone", "Booked otherwise"  # the chair was booked outside the waitlist
+
+
+class FreedSlot(models.Model):
+    """A chair freed ahead of time by a cancellation, a no-show or a move: the waitlist's work item.
+
+    Recorded in the transaction that frees it; the worker's sweep offers it (``WaitlistOffer``).
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="+")
+    freed_from = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20)  # cancelled, no_show, moved
+    start = models.DateTimeField()
+    hold_until = models.DateTimeField()
+    freed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=FreedSlotStatus.choices, default=FreedSlotStatus.OPEN)
+    rounds = models.PositiveSmallIntegerField(default=0, help_text="How many rounds of offers went out.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True, help_text="Why it closed, for the log.")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The visit booked from the waitlist.",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ("start", "id")
+        indexes = [
+            models.Index(fields=["freed_at"], name="freed_slot_open", condition=Q(status="open")),
+            models.Index(fields=["location", "freed_at"], name="freed_slot_location_freed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_type} at {self.location} {self.start:%Y-%m-%d %H:%M} UTC ({self.status})"
+
+    @property
+    def chair_hours(self) -> float:
+        return (self.hold_until - self.start).total_seconds() / 3600
+
+
+class OfferStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"  # this patient took the visit
+    TAKEN = "taken", "Taken by another"  # someone else was first, or the chair went otherwise
+    EXPIRED = "expired", "Expired"
+    REFUSED = "refused", "Could not book"  # the booking rules refused this patient at claim time (``detail``)
+
+
+class WaitlistOffer(PublicIdModel):
+    """A freed visit offered to one waiting patient, by a signed link that expires (``expires_at``)."""
+
+    slot = models.ForeignKey(FreedSlot, on_delete=models.CASCADE, related_name="offers")
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["expires_at"], name="waitlist_offer_open", condition=Q(status="open"))]
+        constraints = [models.UniqueConstraint(fields=["slot", "entry"], name="waitlist_offer_once_per_entry")]
+
+    def __str__(self) -> str:
+        return f"offer of slot {self.slot_id} to entry {self.entry_id} ({self.status})"

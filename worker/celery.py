@@ -51,6 +51,11 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"queue": "reminders", "expires": 25},
     },
+    "waitlist-offers": {
+        "task": "worker.tasks.reminders.waitlist_offers_task",
+        "schedule": 30.0,
+        "options": {"queue": "reminders", "expires": 25},
+    },
     "documents-sweep": {
         "task": "worker.tasks.documents.documents_sweep_task",
         "schedule": 30.0,

@@ -18,8 +18,8 @@ from outcomes.due import due_for_visit
 from outcomes.links import form_link
 from outcomes.models import SafetyAlert
 from scheduling.ics import calendar_bytes
-from scheduling.links import link, unsubscribe_link
-from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind
+from scheduling.links import link, offer_link, unsubscribe_link
+from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, SeriesChangeKind, WaitlistOffer
 from worker.channels.base import OutgoingMessage
 
 SERIES_SUMMARIES: dict[str, str] = {
@@ -128,9 +128,37 @@ def form_invite(reminder: Reminder) -> OutgoingMessage:
     )  # fmt: skip
 
 
+def waitlist_offer(reminder: Reminder, offer: WaitlistOffer) -> OutgoingMessage:
+    """A freed visit offered from the waitlist: the clinic, the time, the link and until when. Nothing clinical."""
+    patient = reminder.patient
+    location = offer.slot.location
+    local = offer.slot.start.astimezone(location.zone)
+    context = {
+        "first_name": patient.first_name, "clinic": location.name, "phone": location.phone,
+        "when": f"{_fmt(local)} {local:%Z}", "when_short": f"{_fmt(local, short=True)} {local:%Z}",
+        "until": f"{offer.expires_at.astimezone(location.zone):%H:%M %Z}", "offer_url": offer_link(offer),
+        "unsubscribe_url": unsubscribe_link(patient),
+    }  # fmt: skip
+    key = str(reminder.public_id)
+    if reminder.channel == ReminderChannel.SMS:
+        return OutgoingMessage(to=patient.phone, text=render_to_string("reminders/offer_sms.txt", context).strip(),
+                               idempotency_key=key)  # fmt: skip
+    return OutgoingMessage(
+        to=patient.email, subject=f"A visit time has opened at {location.name}", idempotency_key=key,
+        text=render_to_string("reminders/offer.txt", context),
+    )  # fmt: skip
+
+
+def offer_of(reminder: Reminder) -> WaitlistOffer:
+    assert reminder.subject_id is not None  # noqa: S101 - the table's check constraint
+    return WaitlistOffer.objects.select_related("slot__location").get(public_id=reminder.subject_id)
+
+
 def render(reminder: Reminder) -> OutgoingMessage:
     if reminder.kind == ReminderKind.STAFF_NOTICE:
         return staff_notice(reminder)
+    if reminder.kind == ReminderKind.WAITLIST_OFFER:
+        return waitlist_offer(reminder, offer_of(reminder))
     if reminder.kind == ReminderKind.FORM_INVITE:
         return form_invite(reminder)
     patient = reminder.patient

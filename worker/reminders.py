@@ -39,6 +39,7 @@ from django.utils import timezone
 from backend import sql
 from scheduling.models import (
     AppointmentStatus,
+    OfferStatus,
     Reminder,
     ReminderAttempt,
     ReminderChannel,
@@ -48,7 +49,7 @@ from scheduling.models import (
 from worker.channels.base import PermanentDeliveryError, TransientDeliveryError
 from worker.channels.email import send_email
 from worker.channels.sms import send_sms
-from worker.reminder_content import render
+from worker.reminder_content import offer_of, render
 
 logger = logging.getLogger(__name__)
 CLAIM = 500  # rows per dispatcher transaction
@@ -247,6 +248,7 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
     """
     record = functools.partial(_record, reminder, worker=worker, claim_next=claim_next)
     patient = reminder.patient
+    closes_at: datetime | None = None  # after this, the message is no use (a waitlist offer's expiry)
     if reminder.kind == ReminderKind.STAFF_NOTICE:
         return _send(reminder, record)  # to clinic staff, by email: the patient's consent is not asked
     if reminder.kind == ReminderKind.VISIT:
@@ -255,6 +257,12 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
         if appointment.status not in REMINDABLE or appointment.start <= timezone.now():
             return ReminderStatus.CANCELLED, record(ReminderStatus.CANCELLED, detail="The visit is no longer ahead.")
         location = appointment.location
+    elif reminder.kind == ReminderKind.WAITLIST_OFFER:
+        offer = offer_of(reminder)
+        if offer.status != OfferStatus.OPEN or offer.expires_at <= timezone.now():
+            return ReminderStatus.CANCELLED, record(ReminderStatus.CANCELLED, detail="The offer is closed.")
+        location = offer.slot.location
+        closes_at = offer.expires_at
     elif reminder.kind == ReminderKind.FORM_INVITE:
         assert reminder.appointment is not None  # noqa: S101 - the visit the follow-up counts from
         location = reminder.appointment.location
@@ -268,6 +276,8 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
             return ReminderStatus.SKIPPED, record(ReminderStatus.SKIPPED, detail="No SMS consent or number.")
         resume = next_allowed_sms_time(timezone.now(), patient.timezone, location.sms_quiet_start,
                                        location.sms_quiet_end)  # fmt: skip
+        if resume is not None and closes_at is not None and resume >= closes_at:
+            return ReminderStatus.SKIPPED, record(ReminderStatus.SKIPPED, detail="Quiet hours outlast the offer.")
         if resume is not None:
             detail = f"quiet hours until {resume}"
             return "deferred", record(ReminderStatus.PENDING, outcome="deferred", detail=detail, due_at=resume)

@@ -36,11 +36,13 @@ from scheduling.models import (
     Location,
     Patient,
     Resource,
+    Series,
     SeriesChangeKind,
     ServiceType,
     StaffMember,
 )
 from scheduling.services.clearance import ensure_cleared
+from scheduling.services.freed_slots import slots_freed
 from scheduling.services.reminders import (
     move_visit_reminders,
     schedule_visit_reminders,
@@ -267,24 +269,33 @@ def appointment_book(
     start: datetime,
     resource: Resource | None = None,
     staff: Sequence[StaffMember] = (),
+    series: Series | None = None,
 ) -> Appointment:
     """Book one appointment, assigning a free resource and staff when not given.
 
     ``location`` is the row as read for this request: its ``setup_version`` picks the setup in memory.
+    With ``series``, the visit joins that series (a visit taken from the waitlist) under its protocol, and
+    the patient gets the series' change message.
     """
     _ensure_same_group(patient, service_type, location)
     _validate_choices(location, service_type, resource, staff)
     _ensure_future(start)
     ensure_cleared(patient, service_type, start, location)
+    if series is not None:
+        _check_series_visit(series, patient, location, start)
     setup = location_setup(location.pk, version=location.setup_version)
     lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(location, start, start + hold, patient_ids=[patient.pk], setup=setup)
     appointment = Appointment(
-        patient=patient, service_type=service_type, location=location, start=start, created_by=actor
+        patient=patient, service_type=service_type, location=location, start=start, created_by=actor, series=series
     )
     _place(appointment, calendar, resource=resource, staff=staff, creating=True)
     schedule_visit_reminders([appointment])
+    if series is not None:
+        active = _series_visit_starts(series, exclude=None)
+        Series.objects.filter(pk=series.pk, count__lt=len(active)).update(count=len(active))
+        _record_series_change([appointment], SeriesChangeKind.EXTENDED, actor, {"added": start.isoformat()})
     return appointment
 
 
@@ -341,6 +352,7 @@ def _move(appointment: Appointment, start: datetime, setup: LocationSetup) -> No
         patient_ids=[appointment.patient_id], setup=setup,
     )  # fmt: skip
     current_staff = list(appointment.staff.all())
+    slots_freed([appointment], reason="moved")  # the old time, for the waitlist (rolls back with a refused move)
     appointment.start = start
     appointment.status = AppointmentStatus.SCHEDULED
     appointment.calendar_sequence += 1  # calendars update the same event (same UID, higher SEQUENCE)
@@ -355,22 +367,52 @@ def _move(appointment: Appointment, start: datetime, setup: LocationSetup) -> No
 # --- series visits ----------------------------------------------------------------------
 
 
+def _series_visit_starts(series: Series, *, exclude: int | None) -> list[datetime]:
+    """The starts of the series' visits that count for its protocol (not cancelled, not sessions)."""
+    visits = series.appointments.filter(follows__isnull=True).exclude(
+        status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]
+    )
+    if exclude is not None:
+        visits = visits.exclude(pk=exclude)
+    return list(visits.values_list("start", flat=True))
+
+
+def series_protocol_problems(
+    series: Series, start: datetime, *, exclude: int | None = None, window: bool = False
+) -> list[str]:
+    """Why a visit of ``series`` at ``start`` would break its protocol (empty: it keeps it).
+
+    Gap and per-week rules always; the window (``within_days``) only when ``window``: it bounds the
+    original plan and a visit added to it, while a moved visit is held to the gap and per-week rules.
+    """
+    siblings = _series_visit_starts(series, exclude=exclude)
+    zone = series.location.zone
+    return violations([*siblings, start], protocol_of(series), zone, in_window=[start] if window else [])
+
+
 def _check_series_move(appointment: Appointment, new_start: datetime) -> None:
     """Refuse moving a series visit where it would break the gap or per-week rule with its siblings."""
     series = appointment.series
     if series is None or appointment.follows_id is not None:  # an integration session keeps no protocol
         return
-    siblings = list(
-        series.appointments.exclude(pk=appointment.pk)
-        .filter(follows__isnull=True)
-        .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
-        .values_list("start", flat=True)
-    )
-    # The window bounds the original plan; a moved visit is held to the gap and per-week rules.
-    problems = violations([*siblings, new_start], protocol_of(series), appointment.location.zone, in_window=[])
+    problems = series_protocol_problems(series, new_start, exclude=appointment.pk)
     if problems:
         raise ProtocolViolation(
             f"Moving this visit breaks the series protocol: {'; '.join(problems)}.", errors={"start": problems}
+        )
+
+
+def _check_series_visit(series: Series, patient: Patient, location: Location, start: datetime) -> None:
+    """A visit added to a series: the patient's own, live series at its location, under its protocol."""
+    if series.patient_id != patient.pk or series.location_id != location.pk or series.cancelled_at is not None:
+        raise InvalidBookingRequest(
+            "The visit can only join the patient's own, active series at its location.",
+            errors={"series": ["Not this patient's active series here."]},
+        )
+    problems = series_protocol_problems(series, start, window=True)
+    if problems:
+        raise ProtocolViolation(
+            f"This visit breaks the series protocol: {'; '.join(problems)}.", errors={"start": problems}
         )
 
 

@@ -35,6 +35,7 @@ from scheduling.errors import (
 )
 from scheduling.models import BLOCKING_STATUSES, Appointment, AppointmentStaff, AppointmentStatus, SeriesChangeKind
 from scheduling.services.clearance import ensure_cleared
+from scheduling.services.freed_slots import slots_freed
 from scheduling.services.reminders import cancel_visit_reminders, series_change_record
 from scheduling.signals import appointment_status_changed
 
@@ -150,6 +151,7 @@ def _apply(appointments: Sequence[Appointment], target: str, actor: User | None,
     Appointment.objects.bulk_update(appointments, fields)
     if target not in BLOCKING_STATUSES:
         AppointmentStaff.objects.filter(appointment__in=[a.pk for a in appointments]).update(is_blocking=False)
+        slots_freed(appointments, reason=target, now=now)  # offered to the waitlist when far enough ahead
     if target not in (S.SCHEDULED, S.CONFIRMED):  # checked in, started, over: nothing left to remind of
         cancel_visit_reminders(appointments, reason=f"The visit is {S(target).label.lower()}.")
     for appointment, was in zip(appointments, previous, strict=True):

@@ -6,6 +6,7 @@ from collections import Counter
 
 from celery import Task
 
+from scheduling.services.waitlist import slots_offer
 from worker.celery import app
 from worker.channels.base import TransientDeliveryError
 from worker.reminders import reminders_deliver, reminders_dispatch
@@ -25,3 +26,9 @@ def reminder_deliver_task(self: Task, reminder_ids: list[int] | int) -> dict[str
 @app.task(acks_late=True)
 def reminders_dispatch_task() -> int:
     return reminders_dispatch(enqueue=reminder_deliver_task.delay)
+
+
+@app.task
+def waitlist_offers_task() -> int:
+    """Offer freed visits to the waitlist (scheduling.services.waitlist); the dispatcher sends the offers."""
+    return slots_offer()
