@@ -9,7 +9,19 @@ from django.db.models import DateField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 
 from backend.filters import AwareDateTimeFilter
-from scheduling.models import Appointment, AppointmentStatus, Patient, Resource, ResourceKind, Series, SeriesStatus
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    OfferStatus,
+    Patient,
+    Resource,
+    ResourceKind,
+    Series,
+    SeriesStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+)
 
 
 class AtTimeZone(Func):
@@ -102,3 +114,26 @@ class SeriesFilter(django_filters.FilterSet):
         if value == SeriesStatus.COMPLETED:
             return queryset.exclude(cancelled).exclude(ahead)
         return queryset.exclude(cancelled).filter(ahead)
+
+
+class WaitlistEntryFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="patient__public_id")
+    service_type = django_filters.UUIDFilter(field_name="service_type__public_id")
+    location = django_filters.UUIDFilter(field_name="locations__public_id", distinct=True)
+    series = django_filters.UUIDFilter(field_name="series__public_id")
+    status = django_filters.MultipleChoiceFilter(choices=WaitlistStatus.choices)
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ("patient", "service_type", "location", "series", "status")
+
+
+class WaitlistOfferFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=OfferStatus.choices)
+    patient = django_filters.UUIDFilter(field_name="entry__patient__public_id")
+    entry = django_filters.UUIDFilter(field_name="entry__public_id")
+    location = django_filters.UUIDFilter(field_name="slot__location__public_id")
+
+    class Meta:
+        model = WaitlistOffer
+        fields = ("status", "patient", "entry", "location")

@@ -83,3 +83,15 @@ class CalendarFeedAccess(HasRole):
     them only their own record)."""
 
     roles = frozenset({*BOOKING_ROLES, Role.PATIENT})
+
+
+WAITLIST_READERS = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN)
+
+
+class WaitlistAccess(BasePermission):
+    """Reception and admins keep the waitlist; clinicians read it."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_has_role(request.user, *WAITLIST_READERS)
+        return can_book(request.user)

@@ -24,6 +24,8 @@ from scheduling.models import (
     SeriesTemplate,
     ServiceType,
     StaffMember,
+    WaitlistEntry,
+    WaitlistOffer,
 )
 
 
@@ -84,4 +86,21 @@ def appointments_for(user: Any) -> QuerySet[Appointment]:
         return Appointment.objects.none()
     return queryset.select_related("patient", "service_type", "location", "resource", "series").prefetch_related(
         Prefetch("staff_assignments", queryset=AppointmentStaff.objects.select_related("staff"))
+    )
+
+
+def waitlist_entries_for(user: Any) -> QuerySet[WaitlistEntry]:
+    """Staff: their groups' entries; a patient: their own."""
+    if is_staff_user(user):
+        queryset = scoped(user, WaitlistEntry.objects.all(), "patient__group")
+    elif user.is_authenticated and user.has_role(Role.PATIENT):
+        queryset = WaitlistEntry.objects.filter(patient__user=user)
+    else:
+        return WaitlistEntry.objects.none()
+    return queryset.select_related("patient", "service_type", "series", "appointment").prefetch_related("locations")
+
+
+def waitlist_offers_for(user: Any) -> QuerySet[WaitlistOffer]:
+    return scoped(user, WaitlistOffer.objects.all(), "entry__patient__group").select_related(
+        "entry__patient", "slot__location", "slot__service_type", "slot__appointment"
     )

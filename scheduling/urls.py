@@ -14,6 +14,7 @@ from scheduling.api.setup import (
     StaffViewSet,
 )
 from scheduling.api.sms import InboundSmsView
+from scheduling.api.waitlist import WaitlistViewSet
 
 router = SimpleRouter()
 router.register("locations", LocationViewSet, basename="location")
@@ -26,6 +27,7 @@ router.register("referring-providers", ReferringProviderViewSet, basename="refer
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("series", SeriesViewSet, basename="series")
 router.register("series-templates", SeriesTemplateViewSet, basename="series-template")
+router.register("waitlist", WaitlistViewSet, basename="waitlist")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("locations/<str:id>/opening-hours/", OpeningHoursView.as_view(), name="location-opening-hours"),

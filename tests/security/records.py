@@ -15,7 +15,8 @@ from billing.services.payments import refund_record
 from outcomes.letters import letter_request
 from outcomes.models import Letter, LetterKind, MaintenanceSuggestion, SafetyAlert
 from outcomes.standard import load_standard_instruments
-from scheduling.models import Closure, ReferringProvider, Series, SeriesTemplate
+from scheduling.models import Closure, ReferringProvider, Series, SeriesTemplate, WaitlistEntry
+from scheduling.services.waitlist import EntryFields, waitlist_entry_add
 from tests.billing.conftest import MONDAY, add_fee_schedule, issued_invoice, pay
 from tests.factories import UserFactory
 from tests.scheduling.conftest import Clinic, ny
@@ -71,6 +72,7 @@ class EveryRecord:
     suggestion: MaintenanceSuggestion
     provider: ReferringProvider
     letter: Letter
+    waitlist_entry: WaitlistEntry
 
 
 def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
@@ -99,5 +101,7 @@ def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
     suggestion = MaintenanceSuggestion.objects.create(
         patient=clinic.patient, series=Series.objects.get(public_id=records.series), rule="phq9_rise", reason="records"
     )
+    wants = EntryFields(service_type=clinic.infusion, locations=[clinic.location])
+    waitlist_entry = waitlist_entry_add(actor=clinic.reception, patient=clinic.patient, fields=wants)
     return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"),
-                       alert, suggestion, provider, letter)  # fmt: skip
+                       alert, suggestion, provider, letter, waitlist_entry)  # fmt: skip

@@ -124,10 +124,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("calendar-feed", "GET"): PUBLIC,  # the token is the credential (404 without a valid one)
     ("patient-calendar-feed", "POST"): FRONT_DESK | {PATIENT},
     ("patient-calendar-feed", "DELETE"): FRONT_DESK | {PATIENT},
+    ("waitlist-list", "GET"): FRONT_DESK | {CLINICIAN}, ("waitlist-list", "POST"): FRONT_DESK,
+    ("waitlist-detail", "GET"): FRONT_DESK | {CLINICIAN}, ("waitlist-detail", "PUT"): FRONT_DESK,
+    ("waitlist-detail", "PATCH"): FRONT_DESK, ("waitlist-detail", "DELETE"): FRONT_DESK,
+    ("waitlist-offers", "GET"): FRONT_DESK | {CLINICIAN},
+    ("waitlist-offer", "GET"): PUBLIC, ("waitlist-offer", "POST"): PUBLIC,  # the signed link is the credential
     ("staff-calendar-feed", "GET"): ONLY_ADMIN, ("staff-calendar-feed", "POST"): ONLY_ADMIN,  # and the member
 }  # fmt: skip
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"}}
+FUNCTION_VIEW_METHODS = {"unsubscribe": {"GET", "POST"}, "appointment-link": {"GET", "POST"},
+                         "waitlist-offer": {"GET", "POST"}}  # fmt: skip
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -184,7 +190,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "payment": records.payment, "refund": records.refund.public_id,
         "fee-schedule": every.fee.pk,
         "package": records.package.public_id, "package-sale": records.sale, "export": job.public_id,
-        "referring-provider": every.provider.public_id,
+        "referring-provider": every.provider.public_id, "waitlist": every.waitlist_entry.public_id,
     }  # fmt: skip
     kwargs: dict[str, dict[str, Any]] = {
         "closure-detail": {"location_id": clinic.location.public_id, "date": closure.date.isoformat()},
@@ -200,7 +206,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "patient-measures-due": {"id": clinic.patient.public_id},
         "patient-letters": {"id": clinic.patient.public_id}, "series-letters": {"id": records.series},
         "letter-pdf": {"id": every.letter.public_id},
-        "calendar-feed": {"kind": "patient", "token": "not-a-token"},
+        "calendar-feed": {"kind": "patient", "token": "not-a-token"}, "waitlist-offer": {"token": "not-a-token"},
         "patient-calendar-feed": {"id": clinic.patient.public_id},
         "staff-calendar-feed": {"id": clinic.nurse.public_id},
         "maintenance-suggestion-book": {"id": every.suggestion.public_id},
