@@ -173,9 +173,11 @@ def render(reminder: Reminder) -> OutgoingMessage:
         if reminder.channel == ReminderChannel.SMS:
             return OutgoingMessage(to=to, text=render_to_string("reminders/visit_sms.txt", context).strip(),
                                    idempotency_key=key)  # fmt: skip
+        invite = calendar_bytes([reminder.appointment], "patient", method="REQUEST")  # a single visit's calendar
         return OutgoingMessage(
             to=to, subject=subject, text=render_to_string("reminders/visit.txt", context),
             html=render_to_string("reminders/visit.html", context), idempotency_key=key,
+            attachments=(("visit.ics", invite, "text/calendar; method=REQUEST"),),
         )  # fmt: skip
     change = reminder.series_change
     assert change is not None  # noqa: S101

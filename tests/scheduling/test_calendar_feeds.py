@@ -125,3 +125,22 @@ def test_series_emails_carry_a_request_and_a_cancellation_the_calendar_applies(c
     assert {str(event.get("status")) for event in events} == {"CANCELLED"}
     assert {event.decoded("sequence") for event in events} == {1}
     assert Appointment.objects.filter(series=series, calendar_sequence=1).count() == 2
+
+
+def test_a_single_visits_reminder_email_carries_its_event_with_the_current_sequence(clinic: Clinic) -> None:
+    visit = appointment_book(actor=None, patient=clinic.patient, service_type=clinic.infusion,
+                             location=clinic.location, start=dt.datetime(2026, 10, 5, 13, tzinfo=dt.UTC))  # fmt: skip
+    appointment_reschedule(actor=None, appointment=visit, start=dt.datetime(2026, 10, 6, 13, tzinfo=dt.UTC))
+    reminder = Reminder.objects.filter(appointment=visit, kind=ReminderKind.VISIT, channel="email",
+                                       status="pending").first()  # fmt: skip
+    assert reminder is not None
+    ((name, content, mimetype),) = render(reminder).attachments
+    calendar = Calendar.from_ical(content)
+    assert (name, mimetype, str(calendar.get("method"))) == ("visit.ics", "text/calendar; method=REQUEST", "REQUEST")
+    (event,) = calendar.walk("VEVENT")
+    assert str(event.get("uid")).startswith(f"visit-{visit.public_id}@")
+    assert event.decoded("sequence") == 1  # moved once: calendars replace the event they have
+    assert event.decoded("dtstart").isoformat() == "2026-10-06T09:00:00-04:00"
+    sms = Reminder.objects.filter(appointment=visit, channel="sms").first()
+    assert sms is not None
+    assert render(sms).attachments == ()
