@@ -29,7 +29,7 @@ from backend.throttling import FailOpenThrottle, form_post_wait
 from backend.transactions import request_transaction
 from billing.permissions import ACCOUNTING, BILLING_STAFF, INVOICE_WRITERS, PAYMENT_TAKERS, REFUNDERS
 from outcomes.permissions import CLINICAL_ROLES, FOLLOW_UP_ROLES
-from scheduling.permissions import TRANSITION_ROLES, can_book, can_transition
+from scheduling.permissions import TRANSITION_ROLES, WAITLIST_READERS, can_book, can_transition
 from scheduling.services.transitions import CLEARANCE_OVERRIDE_ROLES
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ RULES: dict[str, Callable[[Any], bool]] = {
     "patient": lambda user: user_has_role(user, Role.PATIENT),
     "clinical": lambda user: user_has_role(user, *CLINICAL_ROLES),
     "follow_up": lambda user: user_has_role(user, *FOLLOW_UP_ROLES),
+    "waitlist": lambda user: user_has_role(user, *WAITLIST_READERS),
     **{f"transition:{action}": partial(can_transition, action=action) for action in TRANSITION_ROLES},
 }
 

@@ -25,6 +25,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "patient",
                 "clinical",
                 "follow_up",
+                "waitlist",
             )
         }
     }

@@ -1,6 +1,20 @@
 from django.urls import path
 
-from console.views import auth, billing, checkout, day, exports, follow_up, forms, me, patients, reports, series, visits
+from console.views import (
+    auth,
+    billing,
+    checkout,
+    day,
+    exports,
+    follow_up,
+    forms,
+    me,
+    patients,
+    reports,
+    series,
+    visits,
+    waitlist,
+)
 
 app_name = "console"
 
@@ -39,7 +53,12 @@ urlpatterns = [
     path("suggestions/<str:suggestion_id>/book/", follow_up.suggestion_book_view, name="suggestion-book"),
     path("suggestions/<str:suggestion_id>/dismiss/", follow_up.suggestion_dismiss_view, name="suggestion-dismiss"),
     path("forms/<str:token>/", forms.check_in_form, name="check-in-form"),
+    path("waitlist/", waitlist.waitlist, name="waitlist"),
+    path("waitlist/add/", waitlist.waitlist_add, name="waitlist-add"),
+    path("waitlist/<str:entry_id>/remove/", waitlist.waitlist_remove, name="waitlist-remove"),
     path("me/", me.me, name="me"),
+    path("me/waitlist/", waitlist.my_waitlist_join, name="my-waitlist-join"),
+    path("me/waitlist/<str:entry_id>/leave/", waitlist.my_waitlist_leave, name="my-waitlist-leave"),
     path("me/visits/<str:visit_id>/", me.my_visit, name="my-visit"),
     path("me/visits/<str:visit_id>/<str:action>/", me.my_visit_action, name="my-visit-action"),
 ]

@@ -89,9 +89,17 @@ WAITLIST_READERS = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN)
 
 
 class WaitlistAccess(BasePermission):
-    """Reception and admins keep the waitlist; clinicians read it."""
+    """Reception and admins keep the waitlist; clinicians read it. A patient reads their own entries, joins
+    where the location allows it and leaves (the view holds them to that)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS or request.method in ("POST", "DELETE"):
+            if user_has_role(request.user, Role.PATIENT):
+                return True
         if request.method in SAFE_METHODS:
             return user_has_role(request.user, *WAITLIST_READERS)
         return can_book(request.user)
+
+
+class CanReadWaitlist(HasRole):
+    roles = frozenset(WAITLIST_READERS)

@@ -104,3 +104,10 @@ def waitlist_offers_for(user: Any) -> QuerySet[WaitlistOffer]:
     return scoped(user, WaitlistOffer.objects.all(), "entry__patient__group").select_related(
         "entry__patient", "slot__location", "slot__service_type", "slot__appointment"
     )
+
+
+def self_join_locations_for(user: Any) -> QuerySet[Location]:
+    """The locations whose waitlist a signed-in patient may join themselves (``Location.waitlist_self_join``)."""
+    if not (user.is_authenticated and user.has_role(Role.PATIENT)):
+        return Location.objects.none()
+    return Location.objects.filter(group__patients__user=user, waitlist_self_join=True)

@@ -25,6 +25,7 @@ from billing.models import DocumentKind
 from billing.selectors import policy_for
 from console.access import actor, allowed, console_page, refused
 from console.params import found_or_404
+from console.views.waitlist import self_join_context
 from scheduling import selectors
 from scheduling.models import Appointment, AppointmentStatus, Patient
 from scheduling.services.transitions import appointment_transition, is_late_cancellation, possible_actions
@@ -89,7 +90,8 @@ def me(request: HttpRequest) -> HttpResponse:
         "superbills": billing.documents_for(request.user)
         .filter(kind=DocumentKind.SUPERBILL, status=DocumentStatus.DONE)
         .order_by("-period_end"),
-        "done": request.GET.get("done") in PATIENT_ACTIONS and request.GET.get("done"),
+        "done": request.GET.get("done") in (*PATIENT_ACTIONS, "waitlist", "left") and request.GET.get("done"),
+        **self_join_context(patient),
     }
     return TemplateResponse(request, "console/me.html", context)
 

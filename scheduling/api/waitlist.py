@@ -19,7 +19,7 @@ from backend.permissions import acting_user
 from scheduling import selectors
 from scheduling.filters import WaitlistEntryFilter, WaitlistOfferFilter
 from scheduling.models import WaitlistEntry, validate_time_windows
-from scheduling.permissions import WaitlistAccess
+from scheduling.permissions import CanReadWaitlist, WaitlistAccess, can_book
 from scheduling.services.waitlist import (
     EntryFields,
     waitlist_entry_add,
@@ -90,6 +90,15 @@ class WaitlistEntryChangeInput(WaitlistEntryInput):
     patient = None  # type: ignore[assignment]
 
 
+class SelfJoinInput(WaitlistEntryInput):
+    """A patient's own request from the console: the locations that take them, and no priority."""
+
+    locations = serializers.ListField(
+        child=PublicIdField(name="location", scope=selectors.self_join_locations_for), min_length=1, max_length=50
+    )
+    priority = None  # type: ignore[assignment]
+
+
 class WaitlistEntryOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     patient = serializers.UUIDField(source="patient.public_id")
@@ -153,7 +162,9 @@ class WaitlistViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=WaitlistEntryInput, responses={201: WaitlistEntryOutput})
     def create(self, request: Request) -> Response:
-        data = WaitlistEntryInput(data=request.data, context={"request": request})
+        """Add an entry. A patient adds their own, at locations that let patients join (no priority)."""
+        form = WaitlistEntryInput if can_book(request.user) else SelfJoinInput
+        data = form(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         entry = waitlist_entry_add(actor=acting_user(request), patient=data.validated_data["patient"],
                                    fields=data.fields_of())  # fmt: skip
@@ -161,6 +172,7 @@ class WaitlistViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=WaitlistEntryChangeInput, responses=WaitlistEntryOutput)
     def update(self, request: Request, id: str, partial: bool = False) -> Response:
+        """Change an entry (reception's: WaitlistAccess refuses patients)."""
         entry = self.get_object()
         data = WaitlistEntryChangeInput(data=request.data, partial=partial, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -176,7 +188,7 @@ class WaitlistViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=WaitlistOfferOutput(many=True), filters=True)
-    @action(detail=False, methods=["get"], filterset_class=WaitlistOfferFilter)
+    @action(detail=False, methods=["get"], filterset_class=WaitlistOfferFilter, permission_classes=[CanReadWaitlist])
     def offers(self, request: Request) -> Response:
         """Offers of freed visits, newest first: in flight (``?status=open``) and their outcomes."""
         queryset = self.filter_queryset(self.get_queryset())

@@ -17,13 +17,21 @@ from django.urls import URLPattern
 from rest_framework.test import APIClient
 
 from backend.roles import Role
+from scheduling.models import WaitlistEntry, WaitlistStatus
+from scheduling.services.waitlist import EntryFields, waitlist_entry_add
 from console.urls import urlpatterns
 from tests.console.conftest import ConsoleClinic, signed_in
 
 ROLES = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.ACCOUNTANT, Role.PATIENT)
 NOT_ROLE_PAGES = {"home", "login", "logout",  # open to anyone signed in (or not)
                   "check-in-form"}  # a patient's forms behind a signed link: the token is the credential  # fmt: skip
-PATIENT_PAGES = {"me", "my-visit", "my-visit-action"}  # a patient's own pages: staff use the staff screens
+PATIENT_PAGES = {
+    "me",
+    "my-visit",
+    "my-visit-action",
+    "my-waitlist-join",
+    "my-waitlist-leave",
+}  # a patient's own pages: staff use the staff screens
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,20 @@ def _series_api(c: ConsoleClinic) -> dict[str, Any]:
     return {"patient": str(c.clinic.patient.public_id), "location": str(c.clinic.location.public_id),
             "service_type": str(c.clinic.infusion.public_id), "first_date": "2026-10-12", "count": 2,
             "time": "11:00"}  # fmt: skip
+
+
+def _entry(c: ConsoleClinic) -> str:
+    """A waiting entry of clinic.patient (a new one once a pair has removed it)."""
+    entry = WaitlistEntry.objects.filter(patient=c.clinic.patient, status=WaitlistStatus.WAITING).first()
+    if entry is None:
+        wants = EntryFields(service_type=c.clinic.infusion, locations=[c.clinic.location])
+        entry = waitlist_entry_add(actor=c.clinic.reception, patient=c.clinic.patient, fields=wants)
+    return str(entry.public_id)
+
+
+def _waitlist_form(c: ConsoleClinic) -> dict[str, Any]:
+    return {"patient": str(c.clinic.patient.public_id), "service_type": str(c.clinic.infusion.public_id),
+            "locations": [str(c.clinic.location.public_id)]}  # fmt: skip
 
 
 def _money() -> dict[str, Any]:
@@ -160,6 +182,15 @@ PAIRS = [
                                        {"first_date": "2026-10-20"}),
          lambda c: ("post", f"/api/v1/maintenance-suggestions/{c.suggestion.public_id}/book/",
                     {"first_date": "2026-10-20"})),
+    Pair("waitlist", lambda c: ("get", "/console/waitlist/", {}), lambda c: ("get", "/api/v1/waitlist/offers/", {})),
+    Pair("waitlist-add", lambda c: ("post", "/console/waitlist/add/", _waitlist_form(c)),
+         lambda c: ("post", "/api/v1/waitlist/", _waitlist_form(c))),
+    Pair("waitlist-remove", lambda c: ("post", f"/console/waitlist/{_entry(c)}/remove/", {}),
+         lambda c: ("delete", f"/api/v1/waitlist/{_entry(c)}/", {})),
+    Pair("my-waitlist-join", lambda c: ("post", "/console/me/waitlist/", _waitlist_form(c)),
+         lambda c: ("post", "/api/v1/waitlist/", _waitlist_form(c))),
+    Pair("my-waitlist-leave", lambda c: ("post", f"/console/me/waitlist/{_entry(c)}/leave/", {}),
+         lambda c: ("delete", f"/api/v1/waitlist/{_entry(c)}/", {})),
     Pair("suggestion-dismiss", lambda c: ("post", f"/console/suggestions/{c.suggestion.public_id}/dismiss/",
                                           {"reason": "Stable"}),
          lambda c: ("post", f"/api/v1/maintenance-suggestions/{c.suggestion.public_id}/dismiss/",

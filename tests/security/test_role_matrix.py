@@ -124,9 +124,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("calendar-feed", "GET"): PUBLIC,  # the token is the credential (404 without a valid one)
     ("patient-calendar-feed", "POST"): FRONT_DESK | {PATIENT},
     ("patient-calendar-feed", "DELETE"): FRONT_DESK | {PATIENT},
-    ("waitlist-list", "GET"): FRONT_DESK | {CLINICIAN}, ("waitlist-list", "POST"): FRONT_DESK,
-    ("waitlist-detail", "GET"): FRONT_DESK | {CLINICIAN}, ("waitlist-detail", "PUT"): FRONT_DESK,
-    ("waitlist-detail", "PATCH"): FRONT_DESK, ("waitlist-detail", "DELETE"): FRONT_DESK,
+    # A patient reads, adds (where the location lets patients join) and removes their own entries.
+    ("waitlist-list", "GET"): FRONT_DESK | {CLINICIAN, PATIENT}, ("waitlist-list", "POST"): FRONT_DESK | {PATIENT},
+    ("waitlist-detail", "GET"): FRONT_DESK | {CLINICIAN, PATIENT}, ("waitlist-detail", "PUT"): FRONT_DESK,
+    ("waitlist-detail", "PATCH"): FRONT_DESK, ("waitlist-detail", "DELETE"): FRONT_DESK | {PATIENT},
     ("waitlist-offers", "GET"): FRONT_DESK | {CLINICIAN},
     ("waitlist-offer", "GET"): PUBLIC, ("waitlist-offer", "POST"): PUBLIC,  # the signed link is the credential
     ("staff-calendar-feed", "GET"): ONLY_ADMIN, ("staff-calendar-feed", "POST"): ONLY_ADMIN,  # and the member
