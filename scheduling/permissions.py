@@ -93,9 +93,9 @@ class WaitlistAccess(BasePermission):
     where the location allows it and leaves (the view holds them to that)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if request.method in SAFE_METHODS or request.method in ("POST", "DELETE"):
-            if user_has_role(request.user, Role.PATIENT):
-                return True
+        patient_methods = (*SAFE_METHODS, "POST", "DELETE")
+        if request.method in patient_methods and user_has_role(request.user, Role.PATIENT):
+            return True
         if request.method in SAFE_METHODS:
             return user_has_role(request.user, *WAITLIST_READERS)
         return can_book(request.user)

@@ -17,9 +17,9 @@ from django.urls import URLPattern
 from rest_framework.test import APIClient
 
 from backend.roles import Role
+from console.urls import urlpatterns
 from scheduling.models import WaitlistEntry, WaitlistStatus
 from scheduling.services.waitlist import EntryFields, waitlist_entry_add
-from console.urls import urlpatterns
 from tests.console.conftest import ConsoleClinic, signed_in
 
 ROLES = (Role.ADMIN, Role.RECEPTION, Role.CLINICIAN, Role.ACCOUNTANT, Role.PATIENT)

@@ -35,7 +35,8 @@ def test_reception_adds_a_patient_and_sees_the_offer_and_the_freed_visit(console
     slots_offer()
     page = reception.get("/console/waitlist/").content.decode()
     assert "Jamie Example" in page
-    assert "Mon, Thu" in page and "08:00 to 11:30" in page
+    assert "Mon, Thu" in page
+    assert "08:00 to 11:30" in page
     assert "Thu 08 Oct 11:00" in page  # the offer in flight and the freed visit, in the location's time
     assert "Being offered (1 round)" in page
 
@@ -86,8 +87,8 @@ def test_a_patient_joins_where_the_location_allows_it_and_leaves(console_clinic:
 
 def test_a_patient_cannot_remove_anothers_entry(console_clinic: ConsoleClinic) -> None:
     c = console_clinic
-    other = waitlist_entry_add(actor=c.clinic.reception, patient=c.clinic.patient2,
-                               fields=EntryFields(service_type=c.clinic.infusion, locations=[c.clinic.location]))  # fmt: skip
+    wants = EntryFields(service_type=c.clinic.infusion, locations=[c.clinic.location])
+    other = waitlist_entry_add(actor=c.clinic.reception, patient=c.clinic.patient2, fields=wants)
     response = signed_in(c.patient_user).post(f"/console/me/waitlist/{other.public_id}/leave/")
     assert response.status_code == 404
     other.refresh_from_db()
