@@ -14,7 +14,7 @@ from scheduling.api.setup import (
     StaffViewSet,
 )
 from scheduling.api.sms import InboundSmsView
-from scheduling.api.waitlist import WaitlistViewSet
+from scheduling.api.waitlist import WaitlistReportView, WaitlistViewSet
 
 router = SimpleRouter()
 router.register("locations", LocationViewSet, basename="location")
@@ -34,5 +34,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("staff/<str:id>/shifts/", ShiftsView.as_view(), name="staff-shifts"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
     path("sms/inbound/", InboundSmsView.as_view(), name="sms-inbound"),
+    path("reports/waitlist/", WaitlistReportView.as_view(), name="report-waitlist"),
     *router.urls,
 ]

@@ -6,7 +6,7 @@ Forms are read by the API's own serializer and written by the same services as `
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
+from scheduling.reports import waitlist_refill_report
 from scheduling.services.waitlist import waitlist_entry_add, waitlist_entry_remove
 
 FREED_DAYS = 14  # the freed visits the page lists: those freed in the last two weeks
@@ -67,6 +68,12 @@ def describe(entry: WaitlistEntry) -> dict[str, Any]:
             "locations": ", ".join(location.name for location in entry.locations.all())}  # fmt: skip
 
 
+def _months_ago(day: date, months: int) -> date:
+    """The first day of the month ``months`` before ``day``'s."""
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def _offer_row(offer: WaitlistOffer) -> dict[str, Any]:
     zone = offer.slot.location.zone
     return {"offer": offer, "when": _local(offer.slot.start, zone), "offered": _local(offer.created_at, zone),
@@ -93,6 +100,8 @@ def _page(request: HttpRequest, *, error: ApplicationError | None = None, form: 
                      .filter(created_at__gte=since).order_by("-created_at")[:50]],
         "freed": [{"slot": slot, "when": _local(slot.start, slot.location.zone),
                    "freed_at": _local(slot.freed_at, slot.location.zone)} for slot in freed],
+        "refill": waitlist_refill_report(locations=locations, start=_months_ago(timezone.localdate(), 2),
+                                         end=timezone.localdate()),
         "locations": locations.order_by("name"),
         "service_types": selectors.service_types_for(user).filter(is_active=True).order_by("name"),
         "weekday_names": list(enumerate(WEEKDAY_NAMES)),

@@ -39,6 +39,7 @@ def test_reception_adds_a_patient_and_sees_the_offer_and_the_freed_visit(console
     assert "08:00 to 11:30" in page
     assert "Thu 08 Oct 11:00" in page  # the offer in flight and the freed visit, in the location's time
     assert "Being offered (1 round)" in page
+    assert "<td>2026-10</td><td>Boston</td><td>Chair</td><td>1</td>" in page  # the refill figure
 
     removed = reception.post(f"/console/waitlist/{entry.public_id}/remove/")
     assert removed.status_code == 302

@@ -128,7 +128,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("waitlist-list", "GET"): FRONT_DESK | {CLINICIAN, PATIENT}, ("waitlist-list", "POST"): FRONT_DESK | {PATIENT},
     ("waitlist-detail", "GET"): FRONT_DESK | {CLINICIAN, PATIENT}, ("waitlist-detail", "PUT"): FRONT_DESK,
     ("waitlist-detail", "PATCH"): FRONT_DESK, ("waitlist-detail", "DELETE"): FRONT_DESK | {PATIENT},
-    ("waitlist-offers", "GET"): FRONT_DESK | {CLINICIAN},
+    ("waitlist-offers", "GET"): FRONT_DESK | {CLINICIAN}, ("report-waitlist", "GET"): FRONT_DESK | {CLINICIAN},
     ("waitlist-offer", "GET"): PUBLIC, ("waitlist-offer", "POST"): PUBLIC,  # the signed link is the credential
     ("staff-calendar-feed", "GET"): ONLY_ADMIN, ("staff-calendar-feed", "POST"): ONLY_ADMIN,  # and the member
 }  # fmt: skip
@@ -239,7 +239,7 @@ def test_each_role_gets_exactly_the_access_in_the_table(world: World, name: str,
     url = reverse(name, kwargs=world.kwargs.get(name, {}))
     if name == "export-stream":
         url += "?kind=invoices&from=2026-10-01&to=2026-10-31"
-    if name == "report-outcomes":
+    if name in ("report-outcomes", "report-waitlist"):
         url += "?from=2026-10-01&to=2026-10-31"
     if rule in (PUBLIC, SIGNED):
         response = world.clients[ANONYMOUS].generic(method, url, "{}", content_type="application/json")
