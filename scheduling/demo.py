@@ -28,6 +28,7 @@ from scheduling.models import (
 from scheduling.services.appointments import appointment_book
 from scheduling.services.series import series_book, series_request
 from scheduling.services.transitions import appointment_confirm
+from scheduling.services.waitlist import EntryFields, waitlist_entry_add
 from scheduling.time import to_utc
 
 GROUP_NAME = "Evergreen Ketamine Clinics"
@@ -65,6 +66,7 @@ def seed(*, password: str) -> str:
         group = _clinics()
         patients = _patients(group)
     booked = _bookings(group, patients)
+    _waitlist(group, patients)
     day = seed_day(group)
     return f"{GROUP_NAME}: 2 locations, {len(patients) + len(DAY_PATIENTS)} patients, {booked + day} appointments"
 
@@ -192,3 +194,17 @@ def _bookings(group: ClinicGroup, patients: list[Patient]) -> int:
         appointment_confirm(actor=None, appointment=series.appointments.order_by("start")[0])
         return booked + series.appointments.count()
     return booked  # a calendar that cannot take it: the demo goes on without
+
+
+def _waitlist(group: ClinicGroup, patients: list[Patient]) -> None:
+    """Taylor waits for a morning infusion in either city; Jamie, mid-induction, for a visit of that series.
+    Boston takes patients' own requests (Alex, the demo patient, can join from My visits)."""
+    infusion = ServiceType.objects.get(group=group, code="infusion-40")
+    boston = Location.objects.get(group=group, name__endswith="Boston")
+    portland = Location.objects.get(group=group, name__endswith="Portland")
+    Location.objects.filter(pk=boston.pk).update(waitlist_self_join=True)
+    waitlist_entry_add(actor=None, patient=patients[2], fields=EntryFields(
+        service_type=infusion, locations=[boston, portland], weekdays=[0, 1, 2, 3, 4],
+        time_windows=[["08:00", "12:00"]], priority=1, note="Can come at two hours' notice",
+    ))  # fmt: skip
+    waitlist_entry_add(actor=None, patient=patients[1], fields=EntryFields(service_type=infusion, locations=[boston]))

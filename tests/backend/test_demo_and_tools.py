@@ -62,6 +62,12 @@ def test_demo_data_loads_two_zones_alternate_fridays_and_is_idempotent(frozen_no
     (alert,) = SafetyAlert.objects.all()
     assert alert.patient.first_name == "Taylor"
     assert alert.notified == [f"oncall.{alert.location_id}@demo.clinic.invalid"]
+    from scheduling.models import WaitlistEntry
+
+    waiting = {entry.patient.first_name: entry for entry in WaitlistEntry.objects.select_related("patient")}
+    assert set(waiting) == {"Taylor", "Jamie"}
+    assert waiting["Jamie"].series == series  # mid-induction: she waits for a visit of her series
+    assert Location.objects.get(name__endswith="Boston").waitlist_self_join
 
 
 def test_configured_urls_are_used_as_they_are_and_nothing_starts() -> None:
