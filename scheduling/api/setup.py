@@ -76,6 +76,7 @@ class LocationSerializer(GroupDefaultMixin, serializers.ModelSerializer):
         fields = (
             "id", "group", "name", "timezone", "currency", "address", "phone",
             "cancellation_window_hours", "check_in_opens_minutes", "no_show_grace_minutes", "slot_minutes",
+            "waitlist_min_notice_minutes", "waitlist_offer_count", "waitlist_offer_minutes", "waitlist_self_join",
         )  # fmt: skip
 
 
