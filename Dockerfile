@@ -8,7 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     PATH="/opt/venv/bin:$PATH"
 
-RUN pip install --no-cache-dir uv \
+# DejaVu Sans: the PDFs embed it so names print in any alphabet (worker/pdf/fonts.py).
+RUN apt-get update -q && apt-get install -y -q --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir uv \
  && useradd --create-home --uid 1000 clinic
 
 WORKDIR /app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
@@ -13,20 +12,24 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from worker.pdf.fonts import SANS, SANS_BOLD, markup, needs_markup, register
+
 _styles = getSampleStyleSheet()
-TITLE = ParagraphStyle("title", parent=_styles["Title"], alignment=0, fontSize=18, spaceAfter=6)
-BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontSize=9.5, leading=12)
+TITLE = ParagraphStyle("title", parent=_styles["Title"], alignment=0, fontSize=18, spaceAfter=6, fontName=SANS_BOLD)
+BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontSize=9.5, leading=12, fontName=SANS)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10, textColor=colors.HexColor("#444444"))
-HEADING = ParagraphStyle("heading", parent=_styles["Heading3"], fontSize=11, spaceBefore=8, spaceAfter=4)
+HEADING = ParagraphStyle("heading", parent=_styles["Heading3"], fontSize=11, spaceBefore=8, spaceAfter=4,
+                         fontName=SANS_BOLD)  # fmt: skip
 GRID = TableStyle([
-    ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
-    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
+    ("FONT", (0, 0), (-1, -1), SANS, 8.5),
+    ("FONT", (0, 0), (-1, 0), SANS_BOLD, 8.5),
     ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
     ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#BBBBBB")),
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ("ALIGN", (-1, 0), (-1, -1), "RIGHT"),
 ])  # fmt: skip
 FACTS = TableStyle([
+    ("FONT", (0, 0), (-1, -1), SANS, 9),
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ("LEFTPADDING", (0, 0), (-1, -1), 0),
     ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
@@ -35,7 +38,8 @@ FACTS = TableStyle([
 
 
 def text(value: Any, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(escape("" if value is None else str(value)).replace("\n", "<br/>"), style)
+    register()  # before any paragraph is parsed: it looks its fonts up
+    return Paragraph(markup("" if value is None else str(value)), style)
 
 
 def money(amount: str, currency: str) -> str:
@@ -51,7 +55,8 @@ def clinic_header(clinic: dict[str, str], title: str, number: str | None) -> lis
     left = [text(lines[0], HEADING)] + [text(line, SMALL) for line in lines[1:] if line]
     right = [text(title, TITLE)] + ([text(number, BODY)] if number else [])
     table = Table([[left, right]], colWidths=[3.6 * inch, 3.4 * inch])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS, 9), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))  # fmt: skip
     return [table, Spacer(1, 0.2 * inch)]
 
 
@@ -63,16 +68,19 @@ def facts(rows: Sequence[tuple[str, Any]]) -> Table:
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
-    body = [[text(cell, SMALL) if isinstance(cell, str) and len(cell) > 28 else cell for cell in row] for row in rows]
+    body = [[text(cell, SMALL) if isinstance(cell, str) and (len(cell) > 28 or needs_markup(cell)) else cell
+             for cell in row] for row in rows]  # fmt: skip
     table = Table([list(header), *body], colWidths=[w * inch for w in widths], repeatRows=1, hAlign="LEFT")
     table.setStyle(GRID)
     return table
 
 
 def build(story: list[Flowable], *, title: str) -> bytes:
+    register()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer, pagesize=LETTER, invariant=1, title=title, author="Clinic", creator="clinic backend",
+        initialFontName=SANS,  # no unembedded Helvetica in the font list
         leftMargin=0.75 * inch, rightMargin=0.75 * inch, topMargin=0.7 * inch, bottomMargin=0.7 * inch,
     )  # fmt: skip
     document.build(story)

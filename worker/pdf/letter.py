@@ -13,6 +13,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import inch
 from reportlab.platypus import Flowable, Spacer
 
+from worker.pdf.fonts import SANS, register
 from worker.pdf.layout import BODY, HEADING, SMALL, build, clinic_header, facts, grid, text
 
 ATTESTATION = "This letter was prepared from the clinic's records on the date shown."
@@ -33,6 +34,7 @@ def _patient_line(data: dict[str, Any]) -> Flowable:
 
 def _chart(score: dict[str, Any]) -> Drawing:
     """The instrument's totals over time: days from the first point across, the total up."""
+    register()
     points = [(date.fromisoformat(day), total) for day, total in score["points"]]
     start = points[0][0]
     series = [((day - start).days, total) for day, total in points]
@@ -49,9 +51,11 @@ def _chart(score: dict[str, Any]) -> Drawing:
     plot.yValueAxis.valueMax = score["maximum"] or max(total for _day, total in series) or 1
     plot.xValueAxis.labelTextFormat = "%d"
     plot.xValueAxis.labels.fontSize = plot.yValueAxis.labels.fontSize = 7
+    plot.xValueAxis.labels.fontName = plot.yValueAxis.labels.fontName = SANS
     drawing.add(plot)
-    drawing.add(String(40, 2, f"days from {start.isoformat()}", fontSize=7, fillColor=colors.HexColor("#444444")))
-    drawing.add(String(40, 1.4 * inch - 12, score["name"], fontSize=8))
+    drawing.add(String(40, 2, f"days from {start.isoformat()}", fontSize=7, fontName=SANS,
+                       fillColor=colors.HexColor("#444444")))  # fmt: skip
+    drawing.add(String(40, 1.4 * inch - 12, score["name"], fontSize=8, fontName=SANS))
     return drawing
 
 

@@ -37,7 +37,7 @@ def render_superbill(data: dict[str, Any]) -> bytes:
         for s in data["services"]
     ]  # fmt: skip
     story.append(grid(["Date", "CPT/HCPCS", "Description", "Units", "Provider NPI", "Charge"], rows,
-                      [0.8, 0.9, 2.7, 0.5, 1.0, 1.1]))  # fmt: skip
+                      [0.8, 0.9, 3.1, 0.5, 0.9, 0.8]))  # fmt: skip
     story.append(text("Payments", HEADING))
     payments = [[p["date"], p["method"], p["reference"] or "", p["amount"]] for p in data["payments"]]
     story.append(grid(["Date", "Method", "Reference", "Amount"], payments or [["-", "-", "-", "0.00"]],
