@@ -15,7 +15,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from worker.pdf.fonts import SANS, SANS_BOLD, markup, needs_markup, register
 
 _styles = getSampleStyleSheet()
-TITLE = ParagraphStyle("title", parent=_styles["Title"], alignment=0, fontSize=18, spaceAfter=6, fontName=SANS_BOLD)
+TITLE = ParagraphStyle("title", parent=_styles["Title"], alignment=0, fontSize=16, spaceAfter=6, fontName=SANS_BOLD)
 BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontSize=9.5, leading=12, fontName=SANS)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10, textColor=colors.HexColor("#444444"))
 HEADING = ParagraphStyle("heading", parent=_styles["Heading3"], fontSize=11, spaceBefore=8, spaceAfter=4,
@@ -54,7 +54,7 @@ def clinic_header(clinic: dict[str, str], title: str, number: str | None) -> lis
     lines = [clinic["name"], clinic.get("location", ""), clinic.get("address", ""), clinic.get("phone", ""), ids]
     left = [text(lines[0], HEADING)] + [text(line, SMALL) for line in lines[1:] if line]
     right = [text(title, TITLE)] + ([text(number, BODY)] if number else [])
-    table = Table([[left, right]], colWidths=[3.6 * inch, 3.4 * inch])
+    table = Table([[left, right]], colWidths=[3.2 * inch, 3.8 * inch])
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS, 9), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0)]))  # fmt: skip
     return [table, Spacer(1, 0.2 * inch)]
