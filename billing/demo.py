@@ -47,7 +47,7 @@ def seed(*, password: str) -> str:
         for index, location in enumerate(locations):
             BillingPolicy.objects.get_or_create(location=location, defaults={
                 "invoice_prefix": f"INV{index + 1}", "credit_note_prefix": f"CN{index + 1}", "tax_id": "12-3456789",
-                "npi": "1538293846", "late_cancellation_fee": Decimal("150.00"), "no_show_fee": Decimal("200.00"),
+                "npi": "1538293840", "late_cancellation_fee": Decimal("150.00"), "no_show_fee": Decimal("200.00"),
             })  # fmt: skip
             Package.objects.create(
                 location=location, service_type=ServiceType.objects.get(group=group, code="infusion-40"),

@@ -19,6 +19,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from backend.identifiers import (
+    validate_billing_code,
+    validate_ein,
+    validate_modifiers,
+    validate_npi,
+    validate_number_prefix,
+)
 from backend.models import PublicIdModel, RenderedDocument
 from backend.money import CURRENCY_CHOICES
 from billing.errors import InvoiceImmutable
@@ -48,11 +55,12 @@ class BillingPolicy(models.Model):
 
     location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="billing_policy")
     invoice_prefix = models.CharField(
-        max_length=12, default="INV", help_text="Give each location its own prefix so numbers differ across the group."
-    )
-    credit_note_prefix = models.CharField(max_length=12, default="CN")
-    tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True)
-    npi = models.CharField("Organisation NPI", max_length=10, blank=True)
+        max_length=12, default="INV", validators=[validate_number_prefix],
+        help_text="Give each location its own prefix so numbers differ across the group.",
+    )  # fmt: skip
+    credit_note_prefix = models.CharField(max_length=12, default="CN", validators=[validate_number_prefix])
+    tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True, validators=[validate_ein])
+    npi = models.CharField("Organisation NPI", max_length=10, blank=True, validators=[validate_npi])
     late_cancellation_fee = money_field(default=Decimal(0))
     no_show_fee = money_field(default=Decimal(0))
     default_tax_rate = rate_field(default=Decimal(0), help_text="0.2000 for 20% VAT; 0 in the US.")
@@ -84,8 +92,12 @@ class FeeScheduleItem(models.Model):
         help_text="Empty: the group's price; set: this location's price list.",
     )  # fmt: skip
     position = models.PositiveSmallIntegerField(default=0)
-    code = models.CharField(max_length=20, help_text="CPT/HCPCS, e.g. 96365, 96366, J3490, 99214")
-    modifier = models.CharField(max_length=10, blank=True, help_text="e.g. 25 on an E/M code")
+    code = models.CharField(
+        max_length=20, validators=[validate_billing_code], help_text="CPT/HCPCS, e.g. 96365, 96366, J3490, 99214"
+    )
+    modifier = models.CharField(
+        max_length=10, blank=True, validators=[validate_modifiers], help_text="e.g. 25 on an E/M code"
+    )
     description = models.CharField(max_length=200)
     quantity = quantity_field(default=Decimal(1), help_text="Units billed")
     unit_price = money_field()
@@ -233,8 +245,8 @@ class InvoiceLine(PublicIdModel):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=300)
-    code = models.CharField(max_length=20, blank=True)
-    modifier = models.CharField(max_length=10, blank=True)
+    code = models.CharField(max_length=20, blank=True, validators=[validate_billing_code])
+    modifier = models.CharField(max_length=10, blank=True, validators=[validate_modifiers])
     ndc = models.CharField(max_length=20, blank=True)
     ndc_units = models.CharField(max_length=20, blank=True)
     quantity = quantity_field()

@@ -86,7 +86,7 @@ def _clinics() -> ClinicGroup:
         ("Dr. Maya Chen", [StaffRole.PHYSICIAN], "1245319599", "clinician"),
         ("Jordan Ellis, RN", [StaffRole.NURSE], "", None),
         ("Casey Morgan, RN", [StaffRole.NURSE], "", None),
-        ("Sam Patel, LCSW", [StaffRole.THERAPIST], "1922047337", None),
+        ("Sam Patel, LCSW", [StaffRole.THERAPIST], "1922047331", None),
     ]
     induction = ServiceType.objects.get(group=group, code="infusion-40")
     SeriesTemplate.objects.create(

@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from backend.identifiers import validate_npi
+from backend.identifiers import validate_billing_code, validate_icd10, validate_npi
 from backend.models import ClinicGroup, PublicIdModel
 from backend.money import CURRENCY_CHOICES
 from scheduling.ranges import TsTzRange
@@ -209,7 +209,7 @@ class StaffMember(PublicIdModel):
     name = models.CharField(max_length=200)
     roles = ArrayField(models.CharField(max_length=30, choices=StaffRole.choices))
     locations = models.ManyToManyField(Location, related_name="staff")
-    npi = models.CharField("NPI", max_length=10, blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True, validators=[validate_npi])
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -249,7 +249,9 @@ class ServiceType(PublicIdModel):
     requires_clearance = models.BooleanField(default=False)
     price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
-    billing_codes = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    billing_codes = ArrayField(
+        models.CharField(max_length=20, validators=[validate_billing_code]), default=list, blank=True
+    )
     reminder_offsets_hours = ArrayField(
         models.PositiveIntegerField(), default=list, blank=True,
         help_text="Hours before the visit; empty uses the location's default.",
@@ -316,7 +318,7 @@ class Patient(PublicIdModel):
         ReferringProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="patients",
         help_text="The referring provider's record: letters about the patient go to them.",
     )  # fmt: skip
-    diagnosis_codes = ArrayField(models.CharField(max_length=10), default=list, blank=True)
+    diagnosis_codes = ArrayField(models.CharField(max_length=10, validators=[validate_icd10]), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from backend.documents import PDF_RESPONSES, document_response
 from backend.fields import MoneyField, PublicIdField, QuantityField, zoned
 from backend.filters import AwareDateTimeFilter
 from backend.idempotency import idempotent_response
+from backend.identifiers import validate_billing_code, validate_modifiers
 from backend.money import money_text
 from backend.permissions import acting_user
 from billing import selectors
@@ -156,8 +157,13 @@ def _line(line: dict[str, Any]) -> dict[str, Any]:
 
 class LineInput(serializers.Serializer):
     description = serializers.CharField(max_length=300)
-    code = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
-    modifier = serializers.CharField(max_length=10, required=False, default="", allow_blank=True)
+    code = serializers.CharField(
+        max_length=20, required=False, default="", allow_blank=True, validators=[validate_billing_code],
+        help_text="CPT or HCPCS (96365, J3490); empty for a line without one (a retail item).",
+    )  # fmt: skip
+    modifier = serializers.CharField(
+        max_length=10, required=False, default="", allow_blank=True, validators=[validate_modifiers]
+    )
     ndc = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     ndc_units = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     quantity = QuantityField(required=False, default=Decimal(1))

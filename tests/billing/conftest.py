@@ -43,7 +43,7 @@ def add_fee_schedule(clinic: Clinic) -> None:
                         description="Established patient visit", unit_price=Decimal("100.00")),
     ])  # fmt: skip
     BillingPolicy.objects.create(
-        location=clinic.location, tax_id="12-3456789", npi="1538293846", late_cancellation_fee=Decimal("150.00"),
+        location=clinic.location, tax_id="12-3456789", npi="1538293840", late_cancellation_fee=Decimal("150.00"),
         no_show_fee=Decimal("200.00"),
     )  # fmt: skip
 

@@ -14,7 +14,7 @@ from worker.pdf import render
 
 CLINIC = {
     "name": "Harbor Ketamine Clinic", "location": "Boston", "address": "100 Federal St, Boston, MA 02110",
-    "phone": "+1 617 555 0100", "tax_id": "12-3456789", "npi": "1538293846",
+    "phone": "+1 617 555 0100", "tax_id": "12-3456789", "npi": "1538293840",
 }  # fmt: skip
 PATIENT = {
     "id": "6f1c5a2e-0000-4000-8000-000000000001", "name": "Zoë Ramírez", "date_of_birth": "1985-05-17",
