@@ -8,7 +8,7 @@ and a later change elsewhere never alters a document already given out.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from billing.models import (
     Payment,
     Refund,
 )
-from billing.selectors import policy_for, sum_of
+from billing.selectors import invoice_amounts, policy_for, sum_of
 from scheduling.models import Location, Patient, StaffMember
 from scheduling.time import local_date
 
@@ -83,6 +83,8 @@ def receipt_payload(payment: Payment) -> dict[str, Any]:
         "method": payment.get_method_display(),
         "reference": payment.reference,
         "invoice": invoice.number if invoice is not None else None,
+        "invoice_total": money_text(invoice_amounts(invoice.pk).net) if invoice is not None else None,
+        "invoice_balance": money_text(invoice_amounts(invoice.pk).balance) if invoice is not None else None,
         "is_deposit": payment.is_deposit,
     }
 
@@ -122,9 +124,18 @@ def _line(line: InvoiceLine) -> dict[str, Any]:
     }
 
 
+def terms(days: int) -> str:
+    return "Due on receipt" if days == 0 else f"Net {days} days"
+
+
 def invoice_payload(invoice: Invoice) -> dict[str, Any]:
+    """The invoice as issued: its lines, totals, what was paid when it was issued (the patient's credit is
+    applied then), the balance due, the terms and the due date."""
     location = invoice.location
     assert invoice.issued_at is not None  # noqa: S101 - only issued invoices have documents
+    amounts = invoice_amounts(invoice.pk)
+    days = policy_for(location).payment_terms_days
+    issued_on = local_date(invoice.issued_at, location.zone)
     return {
         "kind": "invoice",
         "number": invoice.number,
@@ -136,6 +147,11 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
         "subtotal": money_text(invoice.subtotal),
         "tax_total": money_text(invoice.tax_total),
         "total": money_text(invoice.total),
+        "credited": money_text(amounts.credited),
+        "paid": money_text(amounts.paid),
+        "balance": money_text(amounts.balance),
+        "terms": terms(days),
+        "due_date": (issued_on + timedelta(days=days)).isoformat(),
         "notes": invoice.notes,
     }
 

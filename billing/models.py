@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -61,6 +62,10 @@ class BillingPolicy(models.Model):
     credit_note_prefix = models.CharField(max_length=12, default="CN", validators=[validate_number_prefix])
     tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True, validators=[validate_ein])
     npi = models.CharField("Organisation NPI", max_length=10, blank=True, validators=[validate_npi])
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=0, db_default=0, validators=[MaxValueValidator(365)],
+        help_text="Days from issue to the due date printed on invoices; 0: due on receipt.",
+    )  # fmt: skip
     late_cancellation_fee = money_field(default=Decimal(0))
     no_show_fee = money_field(default=Decimal(0))
     default_tax_rate = rate_field(default=Decimal(0), help_text="0.2000 for 20% VAT; 0 in the US.")

@@ -219,3 +219,35 @@ def test_a_superbill_is_not_emailed_without_consent_or_for_a_period_with_nothing
         f"/api/v1/patients/{clinic.patient.public_id}/superbill/email/", period, format="json"
     )
     assert stranger.status_code == 404  # another patient's superbill is not found, let alone sent
+
+
+def test_the_invoice_pdf_shows_what_was_paid_at_issue_the_balance_the_terms_and_the_due_date(
+    billing_clinic: Clinic,
+) -> None:
+    clinic = billing_clinic
+    reception = clinic.client(clinic.reception)
+    deposit = reception.post("/api/v1/payments/", {"patient": str(clinic.patient.public_id),
+                                                   "location": str(clinic.location.public_id), "amount": "100.00",
+                                                   "method": "card"}, format="json")  # fmt: skip
+    assert deposit.status_code == 201, deposit.json()
+    url = f"/api/v1/locations/{clinic.location.public_id}/billing-policy/"
+    assert clinic.client(clinic.admin).put(url, {"payment_terms_days": 30}, format="json").status_code == 200
+    invoice = issued_invoice(clinic)
+    document = Document.objects.get(invoice=invoice)
+    text = " ".join(pdf_text(render(document.payload)).split())  # a label and its value, on one line
+    total = document.payload["total"]
+    balance = f"{float(total) - 100:.2f}"
+    issued_on = dt.date.fromisoformat(document.payload["issued_at"][:10])
+    for expected in (f"Total {total} USD", "Paid 100.00 USD", f"Balance due {balance} USD", "Terms Net 30 days",
+                     f"Due date {issued_on + dt.timedelta(days=30)}"):  # fmt: skip
+        assert expected in text, (expected, text)
+
+
+def test_a_partial_payments_receipt_says_what_is_still_to_pay(billing_clinic: Clinic) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+    payment = pay(clinic.client(clinic.reception), invoice, "100.00").json()
+    document = Document.objects.get(payment__public_id=payment["id"])
+    text = " ".join(pdf_text(render(document.payload)).split())
+    still = f"{float(document.payload['invoice_total']) - 100:.2f}"
+    assert f"Still to pay {still} USD" in text

@@ -26,6 +26,9 @@ def render_receipt(data: dict[str, Any]) -> bytes:
         ("Reference", data["reference"]),
     ]))  # fmt: skip
     story += [Spacer(1, 12), text("Amount received", HEADING), text(money(data["amount"], data["currency"]), HEADING)]
+    if data.get("invoice_balance") is not None:  # snapshots taken before balances were shown have none
+        story.append(facts([("Invoice total", money(data["invoice_total"], data["currency"])),
+                            ("Still to pay", money(data["invoice_balance"], data["currency"]))]))  # fmt: skip
     story += [Spacer(1, 18), text(THANKS, SMALL)]
     return build(story, title=f"Receipt {data['number']}")
 

@@ -27,7 +27,8 @@ def receipt() -> dict[str, Any]:
     return {
         "kind": "receipt", "number": "R-6F1C5A2E00", "clinic": CLINIC, "patient": PATIENT,
         "received_at": "2026-10-05 10:45 EDT", "amount": "450.00", "currency": "USD", "method": "Card",
-        "reference": "Visa ending 4242", "invoice": "INV-2026-00042", "is_deposit": False,
+        "reference": "Visa ending 4242", "invoice": "INV-2026-00042", "invoice_total": "900.00",
+        "invoice_balance": "450.00", "is_deposit": False,
     }  # fmt: skip
 
 
