@@ -156,6 +156,37 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def _credited_line(line: CreditNoteLine) -> dict[str, Any]:
+    return {
+        "description": line.description, "code": line.code, "quantity": format(line.quantity.normalize(), "f"),
+        "amount": money_text(line.amount), "tax": money_text(line.tax), "total": money_text(line.total),
+    }  # fmt: skip
+
+
+def credit_note_payload(note: CreditNote) -> dict[str, Any]:
+    """A credit note as issued: the invoice it corrects, why, the lines credited and the invoice's balance after."""
+    invoice = note.invoice
+    location = invoice.location
+    amounts = invoice_amounts(invoice.pk)
+    return {
+        "kind": "credit_note",
+        "number": note.number,
+        "clinic": clinic_block(location),
+        "patient": patient_block(invoice.patient),
+        "issued_at": _when(note.issued_at, location.zone),
+        "invoice": invoice.number,
+        "invoice_issued": local_date(invoice.issued_at, location.zone).isoformat() if invoice.issued_at else "",
+        "reason": note.reason,
+        "currency": note.currency,
+        "lines": [_credited_line(line) for line in note.lines.order_by("id")],
+        "subtotal": money_text(note.subtotal),
+        "tax_total": money_text(note.tax_total),
+        "total": money_text(note.total),
+        "invoice_net": money_text(amounts.net),
+        "invoice_balance": money_text(amounts.balance),
+    }
+
+
 def _provider(staff: StaffMember | None) -> dict[str, str] | None:
     return {"name": staff.name, "npi": staff.npi} if staff is not None else None
 

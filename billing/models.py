@@ -508,6 +508,7 @@ class DocumentKind(models.TextChoices):
     REFUND_RECEIPT = "refund_receipt", "Refund receipt"
     INVOICE = "invoice", "Invoice"
     SUPERBILL = "superbill", "Superbill"
+    CREDIT_NOTE = "credit_note", "Credit note"
 
 
 class Document(RenderedDocument):
@@ -523,6 +524,9 @@ class Document(RenderedDocument):
     payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt")
     refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt")
     invoice = models.OneToOneField(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="document")
+    credit_note = models.OneToOneField(
+        "CreditNote", null=True, blank=True, on_delete=models.PROTECT, related_name="document"
+    )
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
 
@@ -544,7 +548,8 @@ class Document(RenderedDocument):
                 condition=Q(kind="receipt", payment__isnull=False)
                 | Q(kind="refund_receipt", refund__isnull=False)
                 | Q(kind="invoice", invoice__isnull=False)
-                | Q(kind="superbill", period_start__isnull=False, period_end__isnull=False),
+                | Q(kind="superbill", period_start__isnull=False, period_end__isnull=False)
+                | Q(kind="credit_note", credit_note__isnull=False),
                 name="document_has_subject",
             ),
         ]

@@ -170,6 +170,11 @@ def payments_for(user: Any) -> QuerySet[Payment]:
     )
 
 
+def credit_notes_for(user: Any) -> QuerySet[CreditNote]:
+    """Credit notes of the invoices the user may see (a patient: their own)."""
+    return CreditNote.objects.filter(invoice__in=invoices_for(user).values("pk"))
+
+
 def refunds_for(user: Any) -> QuerySet[Refund]:
     return Refund.objects.filter(payment__in=payments_for(user).values("pk")).select_related("payment", "receipt")
 

@@ -48,6 +48,7 @@ SUBJECTS = {
     DocumentKind.REFUND_RECEIPT: "Your refund receipt from {clinic}",
     DocumentKind.INVOICE: "Your invoice from {clinic}",
     DocumentKind.SUPERBILL: "Your statement (superbill) from {clinic}",
+    DocumentKind.CREDIT_NOTE: "Your credit note from {clinic}",
     LetterKind.ACKNOWLEDGEMENT: "{clinic}: thank you for your referral",
     LetterKind.SUMMARY: "{clinic}: treatment summary for a patient you referred",
 }

@@ -10,8 +10,10 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from backend.documents import PDF_RESPONSES, document_response
 from backend.fields import MoneyField, PublicIdField, QuantityField, zoned
@@ -63,6 +65,7 @@ class CreditNoteOutput(serializers.Serializer):
     reason = serializers.CharField()
     total = serializers.CharField()
     issued_at = serializers.CharField()
+    pdf_url = serializers.CharField(help_text="The credit note's PDF (202 while the worker renders it).")
 
 
 class InvoiceOutput(serializers.Serializer):
@@ -121,6 +124,7 @@ class InvoiceOutput(serializers.Serializer):
                     "reason": note["reason"],
                     "total": money_text(note["total"]),
                     "issued_at": zoned(note["issued_at"], zone),
+                    "pdf_url": f"/api/v1/credit-notes/{note['public_id']}/pdf/",
                 }
                 for note in invoice.detail_credit_notes  # type: ignore[attr-defined]
             ],
@@ -362,3 +366,14 @@ class InvoiceViewSet(
         if invoice.is_draft or document is None:
             raise InvoiceNotIssued("Drafts have no PDF; issue the invoice first.")
         return document_response(document)
+
+
+class CreditNotePdfView(APIView):
+    """A credit note's PDF, numbered in the location's credit note series: the PDF, or 202 while it renders."""
+
+    permission_classes = (ReadBilling,)
+
+    @extend_schema(responses=PDF_RESPONSES)
+    def get(self, request: Request, id: str) -> Any:
+        note = get_object_or_404(selectors.credit_notes_for(request.user), public_id=id)
+        return document_response(get_object_or_404(Document, credit_note=note))

@@ -24,6 +24,7 @@ from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Inv
 from billing.money import ensure_amount, line_amounts
 from billing.numbering import format_number, next_number
 from billing.selectors import invoice_amounts, policy_for
+from billing.services.documents import credit_note_document_request
 from billing.services.settlement import refresh_status, return_excess_to_credit
 from scheduling.time import local_date
 
@@ -116,6 +117,7 @@ def credit(
     CreditNoteLine.objects.bulk_create(rows)
     return_excess_to_credit(invoice)
     refresh_status(invoice)
+    credit_note_document_request(note=note, actor=actor)
     return note
 
 

@@ -15,6 +15,7 @@ from backend.models import DocumentStatus, EmailStatus, User
 from backend.outbox import enqueue_on_commit
 from backend.transactions import change_transaction
 from billing.documents import (
+    credit_note_payload,
     digest,
     invoice_payload,
     receipt_payload,
@@ -22,7 +23,7 @@ from billing.documents import (
     superbill_payload,
 )
 from billing.errors import NotBillable
-from billing.models import Document, DocumentKind, Invoice, Payment, Refund
+from billing.models import CreditNote, Document, DocumentKind, Invoice, Payment, Refund
 from scheduling.models import Patient
 
 RENDER_TASK = "worker.tasks.documents.document_render_task"
@@ -57,6 +58,10 @@ def refund_receipt_request(*, refund: Refund, actor: User | None) -> Document:
 
 def invoice_document_request(*, invoice: Invoice, actor: User | None) -> Document:
     return _create(DocumentKind.INVOICE, invoice.patient, invoice_payload(invoice), actor, invoice=invoice)
+
+
+def credit_note_document_request(*, note: CreditNote, actor: User | None) -> Document:
+    return _create(DocumentKind.CREDIT_NOTE, note.invoice.patient, credit_note_payload(note), actor, credit_note=note)
 
 
 def superbill_request(*, patient: Patient, start: date, end: date, actor: User | None) -> Document:

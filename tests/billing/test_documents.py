@@ -251,3 +251,39 @@ def test_a_partial_payments_receipt_says_what_is_still_to_pay(billing_clinic: Cl
     text = " ".join(pdf_text(render(document.payload)).split())
     still = f"{float(document.payload['invoice_total']) - 100:.2f}"
     assert f"Still to pay {still} USD" in text
+
+
+def test_a_credit_note_gets_its_own_numbered_pdf_rendered_by_the_worker_and_emailed(
+    billing_clinic: Clinic, media: Path
+) -> None:
+    clinic = billing_clinic
+    invoice = issued_invoice(clinic)
+    url = f"/api/v1/invoices/{invoice.public_id}/credit-notes/"
+    credited = clinic.client(clinic.accountant).post(url, {"amount": "50.00", "reason": "Drug not administered"},
+                                                     format="json").json()  # fmt: skip
+    (note,) = credited["credit_notes"]  # the answer is the invoice, with its credit notes
+    assert note["pdf_url"] == f"/api/v1/credit-notes/{note['id']}/pdf/"
+    document = Document.objects.get(credit_note__public_id=note["id"])
+    assert (document.kind, document.status, document.email_status) == ("credit_note", "pending", "pending")
+    pdf_url = f"/api/v1/credit-notes/{note['id']}/pdf/"
+    assert clinic.client(clinic.reception).get(pdf_url).status_code == 202  # while the worker renders it
+    assert document_render(document_id=document.pk) == (DocumentStatus.DONE, True)
+    assert document_email(document_id=document.pk) == EmailStatus.SENT
+    [message] = mail.outbox
+    assert message.subject.startswith("Your credit note from")
+    response = clinic.client(clinic.reception).get(pdf_url)
+    assert response.status_code == 200
+    text = " ".join(pdf_text(b"".join(response.streaming_content)).split())  # type: ignore[attr-defined]
+    expected_lines = (
+        f"Credit note {note['number']}",
+        f"Corrects invoice {invoice.number}",
+        "Drug not administered",
+        "Total credited 50.00 USD",
+        "Invoice total now 400.00 USD",
+        "Still to pay 400.00 USD",
+    )
+    for expected in expected_lines:
+        assert expected in text, (expected, text)
+    assert clinic.client(clinic.clinician).get(pdf_url).status_code == 403
+    other = UserFactory(roles=[Role.PATIENT])
+    assert clinic.client(other).get(pdf_url).status_code == 404

@@ -10,7 +10,8 @@ from django.apps import apps
 
 from backend.models import User
 from backend.roles import Role
-from billing.models import ExportJob, FeeScheduleItem, Invoice, Package, Payment, Refund
+from billing.models import CreditNote, ExportJob, FeeScheduleItem, Invoice, Package, Payment, Refund
+from billing.services.credit_notes import credit_note_issue
 from billing.services.payments import refund_record
 from outcomes.letters import letter_request
 from outcomes.models import Letter, LetterKind, MaintenanceSuggestion, SafetyAlert
@@ -73,6 +74,7 @@ class EveryRecord:
     provider: ReferringProvider
     letter: Letter
     waitlist_entry: WaitlistEntry
+    credit_note: CreditNote
 
 
 def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
@@ -103,5 +105,7 @@ def every_record(clinic: Clinic, *, export_owner: User) -> EveryRecord:
     )
     wants = EntryFields(service_type=clinic.infusion, locations=[clinic.location])
     waitlist_entry = waitlist_entry_add(actor=clinic.reception, patient=clinic.patient, fields=wants)
+    credit_note = credit_note_issue(actor=clinic.accountant, invoice=records.invoice, reason="records",
+                                    amount=Decimal("5.00"))  # fmt: skip
     return EveryRecord(patient_user, records, closure, template, export, FeeScheduleItem.objects.earliest("pk"),
-                       alert, suggestion, provider, letter, waitlist_entry)  # fmt: skip
+                       alert, suggestion, provider, letter, waitlist_entry, credit_note)  # fmt: skip

@@ -128,6 +128,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("waitlist-list", "GET"): FRONT_DESK | {CLINICIAN, PATIENT}, ("waitlist-list", "POST"): FRONT_DESK | {PATIENT},
     ("waitlist-detail", "GET"): FRONT_DESK | {CLINICIAN, PATIENT}, ("waitlist-detail", "PUT"): FRONT_DESK,
     ("waitlist-detail", "PATCH"): FRONT_DESK, ("waitlist-detail", "DELETE"): FRONT_DESK | {PATIENT},
+    ("credit-note-pdf", "GET"): BILLING_READERS,
     ("waitlist-offers", "GET"): FRONT_DESK | {CLINICIAN}, ("report-waitlist", "GET"): FRONT_DESK | {CLINICIAN},
     ("waitlist-offer", "GET"): PUBLIC, ("waitlist-offer", "POST"): PUBLIC,  # the signed link is the credential
     ("staff-calendar-feed", "GET"): ONLY_ADMIN, ("staff-calendar-feed", "POST"): ONLY_ADMIN,  # and the member
@@ -208,6 +209,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "patient-letters": {"id": clinic.patient.public_id}, "series-letters": {"id": records.series},
         "letter-pdf": {"id": every.letter.public_id},
         "calendar-feed": {"kind": "patient", "token": "not-a-token"}, "waitlist-offer": {"token": "not-a-token"},
+        "credit-note-pdf": {"id": every.credit_note.public_id},
         "patient-calendar-feed": {"id": clinic.patient.public_id},
         "staff-calendar-feed": {"id": clinic.nurse.public_id},
         "maintenance-suggestion-book": {"id": every.suggestion.public_id},

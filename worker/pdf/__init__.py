@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from worker.pdf.credit_note import render_credit_note
 from worker.pdf.invoice import render_invoice
 from worker.pdf.letter import render_acknowledgement, render_summary
 from worker.pdf.receipt import render_receipt, render_refund_receipt
@@ -19,6 +20,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], bytes]] = {
     "refund_receipt": render_refund_receipt,
     "invoice": render_invoice,
     "superbill": render_superbill,
+    "credit_note": render_credit_note,
     "acknowledgement": render_acknowledgement,
     "summary": render_summary,
 }
