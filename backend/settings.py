@@ -322,3 +322,4 @@ EXPORT_XERO_DATE_FORMAT = os.environ.get("EXPORT_XERO_DATE_FORMAT", "DD/MM/YYYY"
 EXPORT_XERO_ACCOUNT_CODE = os.environ.get("EXPORT_XERO_ACCOUNT_CODE", "200")
 EXPORT_XERO_TAX_TYPE = os.environ.get("EXPORT_XERO_TAX_TYPE", "Tax on Sales")
 EXPORT_XERO_TAX_EXEMPT = os.environ.get("EXPORT_XERO_TAX_EXEMPT", "Tax Exempt")
+EXPORT_UNCODED_ITEM = os.environ.get("EXPORT_UNCODED_ITEM", "Clinic sale")  # the product of lines without a code

@@ -62,6 +62,11 @@ class BillingPolicy(models.Model):
     credit_note_prefix = models.CharField(max_length=12, default="CN", validators=[validate_number_prefix])
     tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True, validators=[validate_ein])
     npi = models.CharField("Organisation NPI", max_length=10, blank=True, validators=[validate_npi])
+    xero_date_format = models.CharField(
+        max_length=10, choices=[("DD/MM/YYYY", "DD/MM/YYYY"), ("MM/DD/YYYY", "MM/DD/YYYY")],
+        default="DD/MM/YYYY", db_default="DD/MM/YYYY",
+        help_text="The date format of the Xero organisation this location's exports are imported into.",
+    )  # fmt: skip
     payment_terms_days = models.PositiveSmallIntegerField(
         default=0, db_default=0, validators=[MaxValueValidator(365)],
         help_text="Days from issue to the due date printed on invoices; 0: due on receipt.",

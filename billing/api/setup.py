@@ -79,7 +79,7 @@ class BillingPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = BillingPolicy
         fields = ("invoice_prefix", "credit_note_prefix", "tax_id", "npi", "late_cancellation_fee", "no_show_fee",
-                  "default_tax_rate", "payment_terms_days")  # fmt: skip
+                  "default_tax_rate", "payment_terms_days", "xero_date_format")  # fmt: skip
 
 
 class BillingPolicyView(APIView):

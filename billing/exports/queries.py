@@ -30,7 +30,7 @@ from billing.sql import in_local_range, local_date, range_params
 
 TEXT, MONEY, DECIMAL, DATE, INTEGER = "text", "money", "decimal", "date", "integer"
 IMPORT_FORMATS = (ExportFormat.QUICKBOOKS, ExportFormat.XERO)
-IMPORT_KINDS = (ExportKind.INVOICES, ExportKind.INVOICE_LINES)
+IMPORT_KINDS = (ExportKind.INVOICES, ExportKind.INVOICE_LINES, ExportKind.CREDIT_NOTES)
 
 
 @dataclass(frozen=True)
@@ -187,17 +187,35 @@ JOIN scheduling_patient p ON p.id = i.patient_id
 WHERE {_in_range("c.issued_at", "c.location_id")}"""
 
 
+# The accounting imports. Void invoices (credited in full) are left out with the credit notes that voided them,
+# so the invoices less the credit notes of a range equal its net receivables. The customer is the patient's name
+# and a stable reference (the first 8 hex digits of their id), so two patients of one name stay two customers.
+CUSTOMER = f"{PATIENT_NAME} || ' (' || upper(left(replace(p.public_id::text, '-', ''), 8)) || ')'"
+NOT_VOID = "i.status <> 'void'"
+ITEM = "coalesce(nullif(trim({code} || ' ' || {modifier}), ''), %(uncoded_item)s)"
+IMPORT_LINES_SOURCE = f"{LINES_SOURCE} AND {NOT_VOID}"
+POLICY_JOIN = "LEFT JOIN billing_billingpolicy bp ON bp.location_id = loc.id\n"
+CREDIT_LINES_SOURCE = f"""FROM billing_creditnoteline cl
+JOIN billing_creditnote c ON c.id = cl.credit_note_id
+JOIN billing_invoice i ON i.id = c.invoice_id
+JOIN scheduling_location loc ON loc.id = c.location_id
+JOIN scheduling_patient p ON p.id = i.patient_id
+LEFT JOIN billing_invoiceline il ON il.id = cl.invoice_line_id
+WHERE {_in_range("c.issued_at", "c.location_id")} AND {NOT_VOID}"""
+CREDIT_LINES_ORDER = "c.issued_at, c.id, cl.id"
+CREDIT_DATE = local_date("c.issued_at")
+
 # QuickBooks Online "Import invoices" CSV: the headers its importer maps by name.
 QB_DAY = f"to_char({ISSUE_DATE}, %(date_format)s)"
 QUICKBOOKS = (
     Column("InvoiceNo", "i.number"),
-    Column("Customer", PATIENT_NAME),
+    Column("Customer", CUSTOMER),
     Column("InvoiceDate", QB_DAY),
     Column("DueDate", QB_DAY),  # clinics bill at the visit: due on receipt
     Column("Terms", "'Due on receipt'"),
     Column("Location", "loc.name"),
     Column("Memo", "''"),
-    Column("Item(Product/Service)", "trim(l.code || ' ' || l.modifier)"),
+    Column("Item(Product/Service)", ITEM.format(code="l.code", modifier="l.modifier")),
     Column("ItemDescription", "l.description"),
     Column("ItemQuantity", "l.quantity", DECIMAL),
     Column("ItemRate", "l.unit_price", MONEY),
@@ -207,45 +225,100 @@ QUICKBOOKS = (
     Column("Currency", "i.currency"),
     Column("Service Date", "to_char(l.service_date, %(date_format)s)"),
 )
+# QuickBooks Online credit memos: the invoice import's columns, numbered and dated as credit memos.
+QUICKBOOKS_CREDIT_MEMOS = (
+    Column("CreditMemoNo", "c.number"),
+    Column("Customer", CUSTOMER),
+    Column("CreditMemoDate", f"to_char({CREDIT_DATE}, %(date_format)s)"),
+    Column("Location", "loc.name"),
+    Column("Memo", "'Credits invoice ' || i.number || ': ' || c.reason"),
+    Column("Item(Product/Service)", ITEM.format(code="cl.code", modifier="coalesce(il.modifier, '')")),
+    Column("ItemDescription", "cl.description"),
+    Column("ItemQuantity", "cl.quantity", DECIMAL),
+    Column("ItemRate", "cl.unit_price", MONEY),
+    Column("ItemAmount", "cl.amount", MONEY),
+    Column("ItemTaxCode", "CASE WHEN cl.tax = 0 THEN 'NON' ELSE 'TAX' END"),
+    Column("ItemTaxAmount", "cl.tax", MONEY),
+    Column("Currency", "c.currency"),
+    Column("Service Date", "to_char(il.service_date, %(date_format)s)"),
+)
 
 
-# Xero "Import sales invoices" template, column for column (* marks what Xero requires).
-XERO_DAY = f"to_char({ISSUE_DATE}, %(date_format)s)"
+# Xero "Import sales invoices" and "Import credit notes" templates, column for column (* marks what Xero
+# requires). Dates in the format of the location's Xero organisation (its billing policy).
+XERO_FORMAT = "coalesce(bp.xero_date_format, %(date_format)s)"
+XERO_DAY = f"to_char({ISSUE_DATE}, {XERO_FORMAT})"
 BLANK = "''"
+XERO_CONTACT = (
+    Column("*ContactName", CUSTOMER),
+    *(Column(name, BLANK) for name in ("EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3",
+                                       "POAddressLine4", "POCity", "PORegion", "POPostalCode", "POCountry")),
+)  # fmt: skip
+XERO_TAIL = (
+    Column("*AccountCode", "%(account_code)s"),
+    Column("TrackingName1", "'Location'"),
+    Column("TrackingOption1", "loc.name"),
+    Column("TrackingName2", BLANK),
+    Column("TrackingOption2", BLANK),
+    Column("BrandingTheme", BLANK),
+)
 XERO = (
-        Column("*ContactName", PATIENT_NAME),
-        *(Column(name, BLANK) for name in ("EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3",
-                                           "POAddressLine4", "POCity", "PORegion", "POPostalCode", "POCountry")),
-        Column("*InvoiceNumber", "i.number"),
-        Column("Reference", "coalesce(to_char(l.service_date, 'YYYY-MM-DD'), '')"),
-        Column("*InvoiceDate", XERO_DAY),
-        Column("*DueDate", XERO_DAY),
-        Column("InventoryItemCode", BLANK),
-        Column("*Description", "trim(l.code || ' ' || l.modifier || ' ' || l.description)"),
-        Column("*Quantity", "l.quantity", DECIMAL),
-        Column("*UnitAmount", "l.unit_price", MONEY),
-        Column("Discount", BLANK),
-        Column("*AccountCode", "%(account_code)s"),
-        Column("*TaxType", "CASE WHEN l.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
-        Column("TrackingName1", "'Location'"),
-        Column("TrackingOption1", "loc.name"),
-        Column("TrackingName2", BLANK),
-        Column("TrackingOption2", BLANK),
-        Column("Currency", "i.currency"),
-        Column("BrandingTheme", BLANK),
-    )  # fmt: skip
+    *XERO_CONTACT,
+    Column("*InvoiceNumber", "i.number"),
+    Column("Reference", "coalesce(to_char(l.service_date, 'YYYY-MM-DD'), '')"),
+    Column("*InvoiceDate", XERO_DAY),
+    Column("*DueDate", XERO_DAY),
+    Column("InventoryItemCode", BLANK),
+    Column("*Description", f"{ITEM.format(code='l.code', modifier='l.modifier')} || ' ' || l.description"),
+    Column("*Quantity", "l.quantity", DECIMAL),
+    Column("*UnitAmount", "l.unit_price", MONEY),
+    Column("Discount", BLANK),
+    XERO_TAIL[0],
+    Column("*TaxType", "CASE WHEN l.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
+    *XERO_TAIL[1:5],
+    Column("Currency", "i.currency"),
+    XERO_TAIL[5],
+)
+XERO_CREDIT_NOTES = (
+    *XERO_CONTACT,
+    Column("*CreditNoteNumber", "c.number"),
+    Column("Reference", "'Invoice ' || i.number"),
+    Column("*CreditNoteDate", f"to_char({CREDIT_DATE}, {XERO_FORMAT})"),
+    Column("InventoryItemCode", BLANK),
+    Column("*Description", f"{ITEM.format(code='cl.code', modifier=BLANK)} || ' ' || cl.description"),
+    Column("*Quantity", "cl.quantity", DECIMAL),
+    Column("*UnitAmount", "cl.unit_price", MONEY),
+    Column("Discount", BLANK),
+    XERO_TAIL[0],
+    Column("*TaxType", "CASE WHEN cl.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
+    *XERO_TAIL[1:5],
+    Column("Currency", "c.currency"),
+    XERO_TAIL[5],
+)
+
+
+def _with_policy(source: str) -> str:
+    """``source`` joined to the location's billing policy (for its Xero date format)."""
+    head, where = source.split("WHERE", 1)
+    return f"{head}{POLICY_JOIN}WHERE{where}"
 
 
 def export_query(*, kind: str, format: str, date_from: date, date_to: date, location_ids: Sequence[int]) -> ExportQuery:
     """The query for one export; ``location_ids`` are the locations it may include (already scoped)."""
     params = range_params(date_from, date_to, location_ids)
+    credit_notes = kind == ExportKind.CREDIT_NOTES
     if format == ExportFormat.QUICKBOOKS:
-        params["date_format"] = settings.EXPORT_QUICKBOOKS_DATE_FORMAT
-        return ExportQuery(QUICKBOOKS, LINES_SOURCE, LINES_ORDER, params)
+        params.update(date_format=settings.EXPORT_QUICKBOOKS_DATE_FORMAT, uncoded_item=settings.EXPORT_UNCODED_ITEM)
+        if credit_notes:
+            return ExportQuery(QUICKBOOKS_CREDIT_MEMOS, CREDIT_LINES_SOURCE, CREDIT_LINES_ORDER, params)
+        return ExportQuery(QUICKBOOKS, IMPORT_LINES_SOURCE, LINES_ORDER, params)
     if format == ExportFormat.XERO:
         params.update(date_format=settings.EXPORT_XERO_DATE_FORMAT, account_code=settings.EXPORT_XERO_ACCOUNT_CODE,
-                      tax_type=settings.EXPORT_XERO_TAX_TYPE, tax_exempt=settings.EXPORT_XERO_TAX_EXEMPT)  # fmt: skip
-        return ExportQuery(XERO, LINES_SOURCE, LINES_ORDER, params)
+                      tax_type=settings.EXPORT_XERO_TAX_TYPE, tax_exempt=settings.EXPORT_XERO_TAX_EXEMPT,
+                      uncoded_item=settings.EXPORT_UNCODED_ITEM)  # fmt: skip
+        if credit_notes:
+            return ExportQuery(XERO_CREDIT_NOTES, _with_policy(CREDIT_LINES_SOURCE), CREDIT_LINES_ORDER, params)
+        return ExportQuery(XERO, _with_policy(IMPORT_LINES_SOURCE), LINES_ORDER, params)
     if kind == ExportKind.INVOICES:
         return ExportQuery(INVOICES, INVOICES_SOURCE, "i.issued_at, i.id", params)
     if kind == ExportKind.INVOICE_LINES:

@@ -22,19 +22,22 @@ from backend.models import AuditEvent
 from billing.exports.queries import export_query
 from billing.exports.writers import BOM, count_rows, request_cursor, write_export
 from billing.models import CreditNote, ExportJob, ExportStatus, InvoiceLine, Payment, Refund
+from billing.services.credit_notes import credit_note_issue
+from tests.billing.conftest import issued_invoice
 from tests.billing.exports_ledger import FIRST_DAY, Ledger, build_ledger
 from tests.scheduling.conftest import Clinic
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 LAST_DAY = FIRST_DAY + dt.timedelta(days=30)
-QUICKBOOKS_HEADERS = ["InvoiceNo", "Customer", "InvoiceDate", "DueDate", "Terms", "Location", "Memo",
-                      "Item(Product/Service)", "ItemDescription", "ItemQuantity", "ItemRate", "ItemAmount",
-                      "ItemTaxCode", "ItemTaxAmount", "Currency", "Service Date"]  # fmt: skip
-XERO_HEADERS = ["*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3",
-                "POAddressLine4", "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber", "Reference",
-                "*InvoiceDate", "*DueDate", "InventoryItemCode", "*Description", "*Quantity", "*UnitAmount",
-                "Discount", "*AccountCode", "*TaxType", "TrackingName1", "TrackingOption1", "TrackingName2",
-                "TrackingOption2", "Currency", "BrandingTheme"]  # fmt: skip
+TEMPLATES = Path(__file__).parent / "import_templates"  # the vendors' header rows (README.md there)
+
+
+def template(name: str) -> list[str]:
+    return next(csv.reader(io.StringIO((TEMPLATES / f"{name}.csv").read_text())))
+
+
+def customer(patient: Any) -> str:
+    return f"{patient.first_name} {patient.last_name} ({patient.public_id.hex[:8].upper()})"
 
 
 @pytest.fixture
@@ -163,18 +166,77 @@ def test_xlsx_has_typed_cells_that_round_trip_to_the_cent(ledger: Ledger) -> Non
 def test_quickbooks_and_xero_files_use_their_import_column_sets(ledger: Ledger, settings: DjangoSettings) -> None:
     quickbooks = read_csv(export_bytes(ledger, "invoices", "quickbooks")[0])
     xero = read_csv(export_bytes(ledger, "invoice_lines", "xero")[0])
+    memos = read_csv(export_bytes(ledger, "credit_notes", "quickbooks")[0])
+    xero_credits = read_csv(export_bytes(ledger, "credit_notes", "xero")[0])
 
-    assert list(quickbooks[0]) == QUICKBOOKS_HEADERS
-    assert list(xero[0]) == XERO_HEADERS
+    assert list(quickbooks[0]) == template("quickbooks_invoices")
+    assert list(xero[0]) == template("xero_sales_invoices")
+    assert list(memos[0]) == template("quickbooks_credit_memos")
+    assert list(xero_credits[0]) == template("xero_credit_notes")
     assert len(quickbooks) == len(xero) == 8  # one row per invoice line, as both importers expect
     assert quickbooks[0]["InvoiceDate"] == "10/01/2026"
-    assert quickbooks[0]["Customer"] == "Zoë Ramírez-Núñez"
+    assert quickbooks[0]["Customer"] == customer(ledger.clinic.patient)
     assert xero[0]["*InvoiceDate"] == "01/10/2026"
     assert xero[0]["*AccountCode"] == settings.EXPORT_XERO_ACCOUNT_CODE
     assert {row["*TaxType"] for row in xero} == {settings.EXPORT_XERO_TAX_EXEMPT, settings.EXPORT_XERO_TAX_TYPE}
-    assert sum(Decimal(row["ItemAmount"]) + Decimal(row["ItemTaxAmount"]) for row in quickbooks) == sum(
-        line.total for line in InvoiceLine.objects.all()
+    uncoded = [row for row in quickbooks if row["ItemDescription"].startswith("'=HYPERLINK")]
+    assert [row["Item(Product/Service)"] for row in uncoded] == [settings.EXPORT_UNCODED_ITEM]
+    assert (memos[0]["CreditMemoNo"], memos[0]["ItemAmount"]) == (CreditNote.objects.get().number, "10.00")
+    assert xero_credits[0]["Reference"] == f"Invoice {ledger.awkward.number}"
+
+
+def _net_receivables(clinic: Clinic) -> Decimal:
+    """The API's net receivables for the range: every issued invoice's total less what was credited."""
+    body = clinic.client(clinic.accountant).get("/api/v1/invoices/", {
+        "issued_from": str(FIRST_DAY), "issued_to": str(LAST_DAY), "page_size": "500",
+    }).json()  # fmt: skip
+    return sum((Decimal(row["total"]) - Decimal(row["credited"]) for row in body["results"]), Decimal(0))
+
+
+def test_the_import_files_of_a_range_with_a_credit_note_and_a_void_total_the_apis_net_receivables(
+    ledger: Ledger,
+) -> None:
+    clinic = ledger.clinic
+    void = issued_invoice(clinic, FIRST_DAY + dt.timedelta(days=4))  # a Monday
+    credit_note_issue(actor=clinic.accountant, invoice=void, reason="Billed in error", amount=void.total)
+    void.refresh_from_db()
+    assert void.status == "void"
+
+    invoices = read_csv(export_bytes(ledger, "invoices", "quickbooks")[0])
+    memos = read_csv(export_bytes(ledger, "credit_notes", "quickbooks")[0])
+    assert void.number not in {row["InvoiceNo"] for row in invoices}  # void: left out, with its credit note
+    quickbooks_net = sum(Decimal(r["ItemAmount"]) + Decimal(r["ItemTaxAmount"]) for r in invoices) - sum(
+        Decimal(r["ItemAmount"]) + Decimal(r["ItemTaxAmount"]) for r in memos
     )
+    assert quickbooks_net == _net_receivables(clinic)
+
+    xero_invoices = read_csv(export_bytes(ledger, "invoice_lines", "xero")[0])
+    xero_credits = read_csv(export_bytes(ledger, "credit_notes", "xero")[0])
+    ex_tax = sum(Decimal(r["*Quantity"]) * Decimal(r["*UnitAmount"]) for r in xero_invoices) - sum(
+        Decimal(r["*Quantity"]) * Decimal(r["*UnitAmount"]) for r in xero_credits
+    )  # Xero adds the tax from each line's tax type
+    taxes = sum(line.tax for line in InvoiceLine.objects.exclude(invoice=void)) - sum(
+        note.tax_total for note in CreditNote.objects.exclude(invoice=void)
+    )
+    assert ex_tax + taxes == _net_receivables(clinic)
+
+
+def test_two_patients_of_one_name_are_two_customers(ledger: Ledger) -> None:
+    clinic = ledger.clinic
+    clinic.patient2.first_name, clinic.patient2.last_name = clinic.patient.first_name, clinic.patient.last_name
+    clinic.patient2.save()
+    names = {row["Customer"] for row in read_csv(export_bytes(ledger, "invoices", "quickbooks")[0])}
+    assert names == {customer(clinic.patient), customer(clinic.patient2)}
+    contacts = {row["*ContactName"] for row in read_csv(export_bytes(ledger, "invoices", "xero")[0])}
+    assert len(contacts) == 2
+
+
+def test_xeros_date_format_is_the_locations(ledger: Ledger) -> None:
+    url = f"/api/v1/locations/{ledger.clinic.location.public_id}/billing-policy/"
+    changed = ledger.clinic.client(ledger.clinic.admin).put(url, {"xero_date_format": "MM/DD/YYYY"}, format="json")
+    assert changed.status_code == 200, changed.json()
+    xero = read_csv(export_bytes(ledger, "invoices", "xero")[0])
+    assert xero[0]["*InvoiceDate"] == "10/01/2026"
 
 
 def test_a_range_means_the_locations_local_days(ledger: Ledger) -> None:
@@ -202,6 +264,7 @@ def post_export(clinic: Clinic, user: Any = None, **fields: Any) -> Any:
     [
         ({"to": "2026-09-01"}, "to"),
         ({"format": "xero", "kind": "payments"}, "format"),
+        ({"format": "quickbooks", "kind": "payments"}, "format"),
         ({"format": "pdf"}, "format"),
         ({"kind": "patients"}, "kind"),
         ({"from": "yesterday"}, "from"),
