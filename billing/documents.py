@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Sum
 
 from backend.documents import snapshot_digest
+from backend.errors import ApplicationError
 from backend.money import money_text, round_money
 from billing.models import (
     CreditNote,
@@ -26,14 +27,12 @@ from billing.models import (
     InvoiceStatus,
     PackageSession,
     Payment,
+    PaymentAllocation,
     Refund,
 )
 from billing.selectors import invoice_amounts, policy_for, sum_of
-from scheduling.models import Location, Patient, StaffMember
+from scheduling.models import Location, Patient, Series, StaffMember
 from scheduling.time import local_date
-
-PLACE_OF_SERVICE = "11 (Office)"
-
 
 digest = snapshot_digest  # the snapshot's digest, as every rendered document's (backend/documents.py)
 
@@ -187,94 +186,153 @@ def credit_note_payload(note: CreditNote) -> dict[str, Any]:
     }
 
 
-def _provider(staff: StaffMember | None) -> dict[str, str] | None:
-    return {"name": staff.name, "npi": staff.npi} if staff is not None else None
+POINTERS = "ABCDEFGHIJKL"  # a claim form's diagnosis pointers
+ATTESTATION = (
+    "I certify that the services listed above were medically necessary and were personally rendered or "
+    "supervised by me."
+)
 
 
-def superbill_payload(*, patient: Patient, start: date, end: date) -> dict[str, Any] | None:
-    """Every billed service dated in [start, end] and every payment received then; None when there is nothing."""
-    lines = list(
-        InvoiceLine.objects.filter(
-            invoice__patient=patient, invoice__kind=InvoiceKind.SERVICES, service_date__range=(start, end)
-        )
-        .exclude(invoice__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
-        .select_related("invoice__location__group", "provider")
+def _provider(staff: StaffMember | None, supervisor: StaffMember | None) -> dict[str, str]:
+    """The rendering provider: the staff member on the line, or the location's supervising provider when the
+    staff member has no NPI of their own."""
+    chosen = staff if staff is not None and staff.npi else supervisor or staff
+    if chosen is None:
+        return {"name": "(not recorded)", "credentials": "", "npi": ""}
+    return {"name": chosen.name, "credentials": chosen.credentials, "npi": chosen.npi}
+
+
+def _paid_per_line(invoices: set[int]) -> dict[int, Decimal]:
+    """What the payments on each invoice settled of each of its lines: lines in order, each up to its net total."""
+    paid = dict(
+        PaymentAllocation.objects.filter(invoice_id__in=invoices)
+        .values("invoice_id").annotate(total=Sum("amount")).values_list("invoice_id", "total")
+    )  # fmt: skip
+    lines = (
+        InvoiceLine.objects.filter(invoice_id__in=invoices)
         .annotate(credited=sum_of(CreditNoteLine.objects.all(), "invoice_line", "total"))
+        .order_by("invoice_id", "position", "id")
+    )
+    settled: dict[int, Decimal] = {}
+    for line in lines:
+        left = paid.get(line.invoice_id) or Decimal(0)
+        take = max(Decimal(0), min(left, line.total - line.credited))
+        settled[line.pk] = take
+        paid[line.invoice_id] = left - take
+    return settled
+
+
+def superbill_payload(
+    *, patient: Patient, start: date, end: date, series: Series | None = None
+) -> dict[str, Any] | None:
+    """Every clinical service delivered in [start, end] (of one series when given), None when there is nothing.
+
+    A line is clinical when it has a CPT/HCPCS code: retail items and their tax are not on a superbill. Units and
+    charges are net of credit notes; a line credited in full is left out. "Paid" is what the payments on each
+    invoice settled of exactly the lines listed (``_paid_per_line``); prepaid package sessions appear as the
+    fee-schedule lines of the service delivered, paid by the package.
+    """
+    rows = (
+        InvoiceLine.objects.filter(invoice__patient=patient, invoice__kind=InvoiceKind.SERVICES)
+        .exclude(code="")
+        .exclude(invoice__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID])
+        .select_related("invoice__location__group", "provider", "appointment__service_type", "appointment__location")
+        .annotate(
+            credited=sum_of(CreditNoteLine.objects.all(), "invoice_line", "total"),
+            credited_units=sum_of(CreditNoteLine.objects.all(), "invoice_line", "quantity"),
+        )
         .order_by("service_date", "invoice_id", "position")
     )
-    sessions = list(
-        PackageSession.objects.filter(sale__patient=patient)
-        .select_related("sale__package", "sale__location__group", "appointment__location")
+    if series is not None:
+        rows = rows.filter(appointment__series=series)
+    lines = [line for line in rows if start <= _service_day(line) <= end and line.total > line.credited]
+    sessions = [
+        session
+        for session in PackageSession.objects.filter(sale__patient=patient)
+        .select_related("sale__package", "sale__location__group", "appointment__location", "appointment__service_type")
         .order_by("appointment__start")
-    )
-    sessions = [s for s in sessions if start <= local_date(s.appointment.start, s.appointment.location.zone) <= end]
-    services: list[dict[str, Any]] = []
-    for line in lines:
-        services.append({
-            "date": line.service_date.isoformat() if line.service_date else "",
-            "code": line.code, "modifier": line.modifier, "description": line.description, "ndc": line.ndc,
-            "units": format(line.quantity.normalize(), "f"), "charge": money_text(line.total - line.credited),
-            "provider": _provider(line.provider), "invoice": line.invoice.number,
-        })  # fmt: skip
-    for session in sessions:
-        sale = session.sale
-        services.append({
-            "date": local_date(session.appointment.start, session.appointment.location.zone).isoformat(),
-            "code": sale.package.code, "modifier": "", "description": f"{sale.package.name}: session", "ndc": "",
-            "units": "1", "charge": money_text(round_money(sale.price / sale.sessions, sale.currency)),
-            "provider": None, "invoice": sale.invoice.number,
-        })  # fmt: skip
-    if not services:
+        if start <= local_date(session.appointment.start, session.appointment.location.zone) <= end
+        and (series is None or session.appointment.series_id == series.pk)
+    ]
+    if not lines and not sessions:
         return None
-    services.sort(key=lambda service: (service["date"], service["invoice"] or ""))
     locations = {line.invoice.location for line in lines} | {session.sale.location for session in sessions}
     location = sorted(locations, key=lambda loc: loc.pk)[0]
-    zone = location.zone
-    payments = [
-        payment
-        for payment in Payment.objects.filter(patient=patient).select_related("invoice").order_by("received_at", "id")
-        if start <= local_date(payment.received_at, zone) <= end
-    ]
-    refunds = [
-        refund
-        for refund in Refund.objects.filter(payment__patient=patient).order_by("refunded_at", "id")
-        if start <= local_date(refund.refunded_at, zone) <= end
-    ]
-    credit_notes = CreditNote.objects.filter(Q(invoice__patient=patient), issued_at__date__range=(start, end))
-    providers = {line.provider.pk: line.provider for line in lines if line.provider is not None}
+    supervisor = policy_for(location).supervising_provider
+    codes = list(patient.diagnosis_codes)[: len(POINTERS)]
+    pointer = POINTERS[: min(len(codes), 4)]
+    settled = _paid_per_line({line.invoice_id for line in lines})
+    services: list[dict[str, Any]] = []
+    for line in lines:
+        appointment = line.appointment
+        units = line.quantity - line.credited_units
+        charge = line.total - line.credited
+        services.append({
+            "date": _service_day(line).isoformat(),
+            "place_of_service": appointment.service_type.place_of_service if appointment else "11",
+            "code": line.code, "modifier": line.modifier, "description": line.description,
+            "ndc": line.ndc, "ndc_units": line.ndc_units, "units": format(units.normalize(), "f"),
+            "charge": money_text(charge),
+            "paid": money_text(round_money(settled.get(line.pk, Decimal(0)), line.invoice.currency)),
+            "pointer": pointer, "provider": _provider(line.provider, supervisor), "invoice": line.invoice.number,
+            "by_package": False,
+        })  # fmt: skip
+    for session in sessions:
+        services += _package_session_lines(session, pointer, supervisor)
+    services.sort(key=lambda service: (service["date"], service["invoice"] or "", service["code"]))
     total_charges = sum((Decimal(service["charge"]) for service in services), Decimal(0))
-    total_paid = sum((payment.amount for payment in payments), Decimal(0))
-    total_refunded = sum((refund.amount for refund in refunds), Decimal(0))
+    total_paid = sum((Decimal(service["paid"]) for service in services), Decimal(0))
+    referrer = patient.referrer
     return {
         "kind": "superbill",
         "clinic": clinic_block(location),
-        "patient": patient_block(patient),
+        "patient": {**patient_block(patient), "address": patient.address},
         "period": {"from": start.isoformat(), "to": end.isoformat()},
-        "place_of_service": PLACE_OF_SERVICE,
+        "series": str(series.public_id) if series is not None else None,
         "currency": location.currency,
-        "providers": [{"name": staff.name, "npi": staff.npi} for staff in sorted(providers.values(), key=str)],
+        "diagnoses": [{"pointer": POINTERS[index], "code": code} for index, code in enumerate(codes)],
+        "referring_provider": {"name": referrer.name, "credentials": referrer.credentials, "npi": referrer.npi}
+        if referrer is not None else None,
         "services": services,
-        "payments": [
-            {
-                "date": local_date(payment.received_at, zone).isoformat(),
-                "method": payment.get_method_display(),
-                "reference": payment.reference,
-                "amount": money_text(payment.amount),
-                "invoice": payment.invoice.number if payment.invoice else None,
-            }
-            for payment in payments
-        ]
-        + [
-            {
-                "date": local_date(refund.refunded_at, zone).isoformat(),
-                "method": "Refund",
-                "reference": refund.reason,
-                "amount": money_text(-refund.amount),
-                "invoice": None,
-            }
-            for refund in refunds
-        ],
-        "credit_notes": [note.number for note in credit_notes.order_by("issued_at")],
         "total_charges": money_text(total_charges),
-        "total_paid": money_text(total_paid - total_refunded),
-    }
+        "total_paid": money_text(total_paid),
+        "balance": money_text(total_charges - total_paid),
+        "attestation": ATTESTATION,
+    }  # fmt: skip
+
+
+def _service_day(line: InvoiceLine) -> date:
+    """The day a line's service was delivered: its own date, its visit's, else the day it was invoiced."""
+    if line.service_date is not None:
+        return line.service_date
+    if line.appointment is not None:
+        return local_date(line.appointment.start, line.appointment.location.zone)
+    invoice = line.invoice
+    return local_date(invoice.issued_at or invoice.created_at, invoice.location.zone)
+
+
+def _package_session_lines(
+    session: PackageSession, pointer: str, supervisor: StaffMember | None
+) -> list[dict[str, Any]]:
+    """A prepaid session as the fee-schedule lines of the service delivered, at their price, paid by the package."""
+    from billing.services.invoices import fee_lines_for  # the services import this module: import when called
+
+    appointment = session.appointment
+    try:
+        specs = fee_lines_for(appointment)
+    except ApplicationError:
+        specs = []
+    day = local_date(appointment.start, appointment.location.zone).isoformat()
+    lines = []
+    for spec in specs:
+        if not spec.code:
+            continue
+        charge = round_money(spec.quantity * spec.unit_price, session.sale.currency)
+        lines.append({
+            "date": day, "place_of_service": appointment.service_type.place_of_service, "code": spec.code,
+            "modifier": spec.modifier, "description": spec.description, "ndc": spec.ndc, "ndc_units": spec.ndc_units,
+            "units": format(spec.quantity.normalize(), "f"), "charge": money_text(charge), "paid": money_text(charge),
+            "pointer": pointer, "provider": _provider(spec.provider, supervisor),
+            "invoice": session.sale.invoice.number, "by_package": True,
+        })  # fmt: skip
+    return lines

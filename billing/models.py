@@ -62,6 +62,10 @@ class BillingPolicy(models.Model):
     credit_note_prefix = models.CharField(max_length=12, default="CN", validators=[validate_number_prefix])
     tax_id = models.CharField("Tax id (EIN)", max_length=40, blank=True, validators=[validate_ein])
     npi = models.CharField("Organisation NPI", max_length=10, blank=True, validators=[validate_npi])
+    supervising_provider = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Named as the rendering provider on superbills for services whose staff have no NPI of their own.",
+    )  # fmt: skip
     xero_date_format = models.CharField(
         max_length=10, choices=[("DD/MM/YYYY", "DD/MM/YYYY"), ("MM/DD/YYYY", "MM/DD/YYYY")],
         default="DD/MM/YYYY", db_default="DD/MM/YYYY",

@@ -210,6 +210,9 @@ class StaffMember(PublicIdModel):
     roles = ArrayField(models.CharField(max_length=30, choices=StaffRole.choices))
     locations = models.ManyToManyField(Location, related_name="staff")
     npi = models.CharField("NPI", max_length=10, blank=True, validators=[validate_npi])
+    credentials = models.CharField(
+        max_length=50, blank=True, db_default="", help_text='As printed after the name: "MD", "RN", "NP".'
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -231,6 +234,13 @@ class Shift(WeeklyRule):
         return f"{self.staff} at {self.location}: weekday {self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
+PLACES_OF_SERVICE = [
+    ("11", "11 Office"),
+    ("02", "02 Telehealth, not in the patient's home"),
+    ("10", "10 Telehealth in the patient's home"),
+]
+
+
 class ServiceType(PublicIdModel):
     """What is booked: an infusion, a KAP session, an integration session, a consultation."""
 
@@ -247,6 +257,10 @@ class ServiceType(PublicIdModel):
         help_text="One staff member per entry, all present at once (a KAP session: physician and therapist).",
     )
     requires_clearance = models.BooleanField(default=False)
+    place_of_service = models.CharField(
+        max_length=2, choices=PLACES_OF_SERVICE, default="11", db_default="11",
+        help_text="The CMS place-of-service code printed on superbills.",
+    )  # fmt: skip
     price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     billing_codes = ArrayField(
@@ -312,6 +326,7 @@ class Patient(PublicIdModel):
     timezone = models.CharField(max_length=64, validators=[validate_timezone], default="America/New_York")
     email_consent = models.BooleanField(default=False)
     sms_consent = models.BooleanField(default=False)
+    address = models.TextField(blank=True, db_default="", help_text="Postal address, as printed on superbills.")
     designated_driver = models.CharField(max_length=200, blank=True)
     referring_provider = models.CharField(max_length=200, blank=True, help_text="As told at intake (free text).")
     referrer = models.ForeignKey(

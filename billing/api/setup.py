@@ -73,13 +73,17 @@ class FeeScheduleViewSet(viewsets.ModelViewSet):
 
 
 class BillingPolicySerializer(serializers.ModelSerializer):
+    supervising_provider = PublicIdField(
+        name="staff member", scope=scheduling_selectors.staff_for, required=False, allow_null=True,
+        help_text="Named on superbills for services whose staff have no NPI of their own.",
+    )  # fmt: skip
     late_cancellation_fee = MoneyField(required=False)
     no_show_fee = MoneyField(required=False)
 
     class Meta:
         model = BillingPolicy
         fields = ("invoice_prefix", "credit_note_prefix", "tax_id", "npi", "late_cancellation_fee", "no_show_fee",
-                  "default_tax_rate", "payment_terms_days", "xero_date_format")  # fmt: skip
+                  "default_tax_rate", "payment_terms_days", "xero_date_format", "supervising_provider")  # fmt: skip
 
 
 class BillingPolicyView(APIView):
@@ -98,7 +102,7 @@ class BillingPolicyView(APIView):
     @extend_schema(request=BillingPolicySerializer, responses=BillingPolicySerializer)
     def put(self, request: Request, id: str) -> Response:
         policy = self._policy(request, id)
-        serializer = BillingPolicySerializer(policy, data=request.data, partial=True)
+        serializer = BillingPolicySerializer(policy, data=request.data, partial=True, context={"request": request})
         serializer.is_valid(raise_exception=True)
         currency = policy.location.currency
         for field in ("late_cancellation_fee", "no_show_fee"):

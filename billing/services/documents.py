@@ -24,7 +24,7 @@ from billing.documents import (
 )
 from billing.errors import NotBillable
 from billing.models import CreditNote, Document, DocumentKind, Invoice, Payment, Refund
-from scheduling.models import Patient
+from scheduling.models import Patient, Series
 
 RENDER_TASK = "worker.tasks.documents.document_render_task"
 EMAIL_TASK = "worker.tasks.documents.document_email_task"
@@ -64,14 +64,17 @@ def credit_note_document_request(*, note: CreditNote, actor: User | None) -> Doc
     return _create(DocumentKind.CREDIT_NOTE, note.invoice.patient, credit_note_payload(note), actor, credit_note=note)
 
 
-def superbill_request(*, patient: Patient, start: date, end: date, actor: User | None) -> Document:
-    """The superbill for the period as the records stand now: the same row while nothing changes.
+def superbill_request(
+    *, patient: Patient, start: date, end: date, actor: User | None, series: Series | None = None
+) -> Document:
+    """The superbill for the period (of one series when given) as the records stand now: the same row while
+    nothing changes.
 
     Reading a superbill never emails it (``document_email_request`` does, when asked).
     """
     if end < start:
         raise NotBillable("The period ends before it starts.", errors={"to": ["Must be on or after from."]})
-    payload = superbill_payload(patient=patient, start=start, end=end)
+    payload = superbill_payload(patient=patient, start=start, end=end, series=series)
     if payload is None:
         raise NotBillable(f"No billed services between {start} and {end}.", errors={"from": ["Nothing billed."]})
     lookup = {"kind": DocumentKind.SUPERBILL, "patient": patient, "period_start": start, "period_end": end,

@@ -43,7 +43,8 @@ class PatientSerializer(GroupDefaultMixin, serializers.ModelSerializer):
         model = Patient
         fields = (
             "id", "group", "first_name", "last_name", "date_of_birth", "email", "phone", "timezone",
-            "email_consent", "sms_consent", "designated_driver", "referring_provider", "referrer", "diagnosis_codes",
+            "email_consent", "sms_consent", "address", "designated_driver", "referring_provider", "referrer",
+            "diagnosis_codes",
             "clearance_status", "clearance_valid_until",
         )  # fmt: skip
         extra_kwargs = {"diagnosis_codes": {"max_length": 12}}  # a claim form has 12 diagnosis pointers (A-L)

@@ -249,7 +249,7 @@ class StaffSerializer(GroupDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = StaffMember
-        fields = ("id", "group", "name", "roles", "locations", "npi", "is_active")
+        fields = ("id", "group", "name", "roles", "locations", "npi", "credentials", "is_active")
 
     def validate_roles(self, value: list[str]) -> list[str]:
         if not value:
@@ -294,7 +294,7 @@ class ServiceTypeSerializer(GroupDefaultMixin, serializers.ModelSerializer):
         model = ServiceType
         fields = (
             "id", "group", "code", "name", "duration_minutes", "recovery_minutes", "resource_kind",
-            "staff_roles", "requires_clearance", "price", "currency", "billing_codes",
+            "staff_roles", "requires_clearance", "place_of_service", "price", "currency", "billing_codes",
             "reminder_offsets_hours", "prep_instructions", "fasting_hours", "arrive_early_minutes",
             "requires_driver", "is_active",
         )  # fmt: skip

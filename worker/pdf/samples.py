@@ -20,7 +20,7 @@ PATIENT = {
     "id": "6f1c5a2e-0000-4000-8000-000000000001", "name": "Zoë Ramírez", "date_of_birth": "1985-05-17",
     "email": "zoe@example.com", "phone": "+16175550123", "diagnosis_codes": ["F43.10", "F33.2"],
 }  # fmt: skip
-PROVIDER = {"name": "Dr. Mei Chen, MD", "npi": "1234567893"}
+PROVIDER = {"name": "Dr. Mei Chen", "credentials": "MD", "npi": "1234567893"}
 
 
 def receipt() -> dict[str, Any]:
@@ -36,25 +36,24 @@ def superbill() -> dict[str, Any]:
     services = []
     for day in ("2026-10-05", "2026-10-07", "2026-10-09"):
         services += [
-            {"date": day, "code": "96365", "modifier": "", "description": "IV infusion, first hour", "ndc": "",
-             "units": "1", "charge": "300.00", "provider": PROVIDER, "invoice": "INV-2026-00042"},
-            {"date": day, "code": "J3490", "modifier": "", "description": "Ketamine HCl 50 mg/mL",
-             "ndc": "42023-0113-10", "units": "1", "charge": "50.00", "provider": PROVIDER,
-             "invoice": "INV-2026-00042"},
-            {"date": day, "code": "99214", "modifier": "25", "description": "Established patient visit", "ndc": "",
-             "units": "1", "charge": "100.00", "provider": PROVIDER, "invoice": "INV-2026-00042"},
+            {"date": day, "place_of_service": "11", "code": "96365", "modifier": "", "ndc": "", "ndc_units": "",
+             "description": "IV infusion, first hour", "units": "1", "charge": "300.00", "paid": "300.00",
+             "pointer": "AB", "provider": PROVIDER, "invoice": "INV-2026-00042", "by_package": False},
+            {"date": day, "place_of_service": "11", "code": "J3490", "modifier": "", "ndc": "42023-0113-10",
+             "ndc_units": "ML 2", "description": "Ketamine HCl 50 mg/mL", "units": "1", "charge": "50.00",
+             "paid": "50.00", "pointer": "AB", "provider": PROVIDER, "invoice": "INV-2026-00042", "by_package": False},
+            {"date": day, "place_of_service": "11", "code": "99214", "modifier": "25", "ndc": "", "ndc_units": "",
+             "description": "Established patient visit", "units": "1", "charge": "100.00", "paid": "100.00",
+             "pointer": "AB", "provider": PROVIDER, "invoice": "INV-2026-00042", "by_package": False},
         ]  # fmt: skip
     return {
-        "kind": "superbill", "clinic": CLINIC, "patient": PATIENT,
-        "period": {"from": "2026-10-01", "to": "2026-10-31"}, "place_of_service": "11 (Office)",
-        "currency": "USD", "providers": [PROVIDER], "services": services,
-        "payments": [
-            {"date": "2026-10-05", "method": "Card", "reference": "Visa ending 4242", "amount": "900.00",
-             "invoice": "INV-2026-00042"},
-            {"date": "2026-10-09", "method": "HSA/FSA card", "reference": "", "amount": "450.00",
-             "invoice": "INV-2026-00042"},
-        ],
-        "credit_notes": [], "total_charges": "1350.00", "total_paid": "1350.00",
+        "kind": "superbill", "clinic": CLINIC, "patient": {**PATIENT, "address": "12 Elm St, Somerville, MA 02143"},
+        "period": {"from": "2026-10-01", "to": "2026-10-31"}, "series": None, "currency": "USD",
+        "diagnoses": [{"pointer": "A", "code": "F43.10"}, {"pointer": "B", "code": "F33.2"}],
+        "referring_provider": {"name": "Dr. Lena Ortiz", "credentials": "MD", "npi": "1245319599"},
+        "services": services, "total_charges": "1350.00", "total_paid": "1350.00", "balance": "0.00",
+        "attestation": "I certify that the services listed above were medically necessary and were personally "
+        "rendered or supervised by me.",
     }  # fmt: skip
 
 
