@@ -171,9 +171,11 @@ QUANTITY_PATTERN = r"^-?[0-9]{1,6}(\.[0-9]{1,3})?$"
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "450.00"})
 class MoneyField(serializers.Field):
-    """A money amount as a string ("450.00"); integers are accepted, floats refused (they are not exact)."""
+    """A money amount as a string ("450.00"), as the schema says: JSON numbers are refused (floats are not exact,
+    and an integer where a string belongs is a client's bug it should hear about)."""
 
     pattern = re.compile(MONEY_PATTERN)
+    integers = False  # a JSON integer is not accepted for money
 
     default_error_messages = {
         "invalid": 'Send money as a string of digits such as "450.00" (up to 9999999.999).',
@@ -185,6 +187,8 @@ class MoneyField(serializers.Field):
             self.fail("invalid")
         if isinstance(data, float):
             self.fail("float")
+        if isinstance(data, int) and not self.integers:
+            self.fail("invalid")
         if isinstance(data, int):
             data = str(data)
         if not isinstance(data, str) or not self.pattern.fullmatch(data):
@@ -199,6 +203,7 @@ class MoneyField(serializers.Field):
 class QuantityField(MoneyField):
     """A quantity (units) as a string or integer, up to 3 decimals."""
 
+    integers = True  # its schema says string, but a whole number of units is unambiguous
     default_error_messages = {
         "invalid": 'Send a quantity as a string such as "1" or "0.5" (up to 999999.999).',
         "float": 'Send a quantity as a string such as "0.5", not as a JSON number with a fraction.',

@@ -9,6 +9,10 @@ console's sign-in:
   subclasses) would turn a JSON number into its digits (``"name": 12`` saved as
   ``"12"``) although the schema says ``type: string``; a client that sent a
   number where text belongs has a bug it should hear about.
+- JSON boolean fields take ``true`` or ``false``. ``BooleanField`` would read
+  ``0`` and ``1`` as false and true although the schema says ``type:
+  boolean``. (Forms and query strings send text, ``"true"``, which stays
+  accepted.)
 - Text holds no control characters (tab, line feed and carriage return
   excepted): they are invisible on screen, and a spreadsheet refuses them.
 - Dates and times are in the years 1900-2200 (``backend.fields.in_year_range``):
@@ -57,6 +61,19 @@ def _text_only(original: Callable[..., Any]) -> Callable[..., Any]:
         if has_control_characters(text):
             raise serializers.ValidationError(HAS_CONTROL_CHARACTERS, code="control_characters")
         return text
+
+    return to_internal_value
+
+
+NOT_BOOLEAN = "Not a boolean: send true or false."
+
+
+def _boolean_only(original: Callable[..., Any]) -> Callable[..., Any]:
+    def to_internal_value(self: serializers.BooleanField, data: Any) -> bool:
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            raise serializers.ValidationError(NOT_BOOLEAN, code="invalid")
+        result: bool = original(self, data)
+        return result
 
     return to_internal_value
 
@@ -110,6 +127,7 @@ def install() -> None:
     setattr(serializers.Field, _INSTALLED, True)
     serializers.Field.get_value = _empty_is_a_value  # type: ignore[method-assign]
     serializers.CharField.to_internal_value = _text_only(serializers.CharField.to_internal_value)  # type: ignore[method-assign]
+    serializers.BooleanField.to_internal_value = _boolean_only(serializers.BooleanField.to_internal_value)  # type: ignore[method-assign]
     forms.CharField.to_python = _form_text(forms.CharField.to_python)  # type: ignore[method-assign]
     for field in (serializers.DateField, serializers.DateTimeField):
         field.to_internal_value = _in_years(field.to_internal_value, serializers.ValidationError)  # type: ignore[method-assign]

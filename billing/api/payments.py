@@ -81,6 +81,10 @@ class PaymentOutput(serializers.Serializer):
     refunds = RefundOutput(many=True)
 
 
+class RefundCreatedOutput(RefundOutput):
+    payment = PaymentOutput(help_text="The payment refunded, as it now stands (refunded, applied, its refunds).")
+
+
 def _link(document: Document | None, url: str, request: Request | None) -> dict[str, Any]:
     if document is None:
         return {"status": None, "url": None}
@@ -190,18 +194,20 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
         return idempotent_response(request, scope="payments.deposit", perform=perform)
 
-    @extend_schema(request=RefundInput, responses={201: PaymentOutput})
+    @extend_schema(request=RefundInput, responses={201: RefundCreatedOutput})
     @action(detail=True, methods=["post"])
     def refunds(self, request: Request, id: str) -> Response:
+        """Refund part or all of a payment: the answer is the refund, with the payment as it now stands."""
         payment = self.get_object()
         data = RefundInput(data=request.data)
         data.is_valid(raise_exception=True)
         actor = acting_user(request)
 
         def perform() -> tuple[int, Any]:
-            refund_record(actor=actor, payment=payment, amount=data.validated_data["amount"],
-                          reason=data.validated_data["reason"])  # fmt: skip
-            return status.HTTP_201_CREATED, payment_output(payment, actor, request)
+            created = refund_record(actor=actor, payment=payment, amount=data.validated_data["amount"],
+                                    reason=data.validated_data["reason"])  # fmt: skip
+            body = refund_data(created, payment.location.zone, request)
+            return status.HTTP_201_CREATED, {**body, "payment": payment_output(payment, actor, request)}
 
         return idempotent_response(request, scope=f"payments.{payment.pk}.refunds", perform=perform)
 

@@ -73,14 +73,14 @@ def _ensure_future(start: datetime) -> None:
 
 def _describe(appointment_ids: Sequence[int | None], kind: str, who: str) -> list[dict[str, Any]]:
     ids = [pk for pk in appointment_ids if pk is not None]
-    rows = Appointment.objects.filter(pk__in=ids).select_related("resource")
+    rows = Appointment.objects.filter(pk__in=ids).select_related("resource", "location")
     return [
         {
             "kind": kind,
             "with": who,
             "appointment": str(row.public_id),
-            "start": row.start.isoformat(),
-            "end": row.hold_until.isoformat(),
+            "start": row.start.astimezone(row.location.zone).isoformat(),  # in the location's offset
+            "end": row.hold_until.astimezone(row.location.zone).isoformat(),
         }
         for row in rows
     ]

@@ -77,8 +77,8 @@ def test_an_overlapping_booking_of_the_same_chair_is_a_409_naming_the_collision(
             "kind": "resource",
             "with": "Chair 1",
             "appointment": first["id"],
-            "start": "2026-10-05T13:00:00+00:00",
-            "end": "2026-10-05T14:40:00+00:00",
+            "start": "2026-10-05T09:00:00-04:00",  # in the location's offset, as every time the API gives
+            "end": "2026-10-05T10:40:00-04:00",
         }
     ]
 

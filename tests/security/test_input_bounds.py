@@ -116,7 +116,7 @@ def test_a_place_zone_is_accepted(clinic: Clinic) -> None:
 
 @pytest.mark.parametrize(
     "amount", ["1e3", "1E2", "1_000.00", ARABIC_INDIC_100, " 10.00", "10.00 ", "+10", ".5", "10.", "9999999999.99",
-               "10000000", "NaN", "Infinity", "0x10", 12.5, True, None, ["10"]],
+               "10000000", "NaN", "Infinity", "0x10", 12.5, 10, 0, True, None, ["10"]],
 )  # fmt: skip
 def test_money_has_one_spelling(clinic: Clinic, amount: Any) -> None:
     invoice = issued_invoice(clinic)
@@ -124,7 +124,7 @@ def test_money_has_one_spelling(clinic: Clinic, amount: Any) -> None:
     assert not invoice.payments.exists()
 
 
-@pytest.mark.parametrize(("amount", "paid"), [("450.00", "450.00"), ("9.5", "9.50"), (10, "10.00")])
+@pytest.mark.parametrize(("amount", "paid"), [("450.00", "450.00"), ("9.5", "9.50"), ("10", "10.00")])
 def test_plain_amounts_still_pay(clinic: Clinic, amount: Any, paid: str) -> None:
     response = pay(clinic.client(clinic.reception), issued_invoice(clinic), amount)
     assert response.status_code == 201, response.content
@@ -136,7 +136,10 @@ def test_a_service_price_is_money_too(clinic: Clinic) -> None:
     url = f"/api/v1/service-types/{clinic.infusion.public_id}/"
     for price in ("1e3", "-5.00", "10.001", ARABIC_INDIC_100):
         problem(admin.patch(url, {"price": price}, format="json"), 400, "price")
+    problem(admin.patch(url, {"price": 0}, format="json"), 400, "price")  # a number where the schema says string
     assert admin.patch(url, {"price": "425.50"}, format="json").json()["price"] == "425.50"
+    problem(admin.patch(url, {"is_active": 0}, format="json"), 400, "is_active")  # where it says boolean
+    assert admin.patch(url, {"is_active": False}, format="json").json()["is_active"] is False
 
 
 # --- lists ---------------------------------------------------------------------------------------------------
