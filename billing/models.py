@@ -92,7 +92,7 @@ class BillingPolicy(models.Model):
         return f"Billing policy of {self.location}"
 
 
-class FeeScheduleItem(models.Model):
+class FeeScheduleItem(PublicIdModel):
     """One billable line of a service type: a CPT/HCPCS code with its units and price.
 
     Items without a location are the group's fee schedule; items with a location

@@ -44,7 +44,7 @@ from outcomes.services.measures import measure_record
 from outcomes.services.safety import crisis_guidance, safety_alert_acknowledge
 from outcomes.summary import change_from_baseline, patient_outcomes
 from scheduling import selectors as scheduling_selectors
-from scheduling.api.ranges import LocationDateRange
+from scheduling.api.ranges import LocationDateRange, report_range
 from scheduling.api.series import TIME_FORMATS
 from scheduling.models import Patient
 from scheduling.permissions import CanBook
@@ -462,18 +462,13 @@ class OutcomesReportView(ReportFormats, APIView):
 
     @extend_schema(parameters=[LocationDateRange], responses=ReportOutput)
     def get(self, request: Request) -> Response:
-        query = LocationDateRange(data=request.query_params, context={"request": request})
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        start, end, location = data["from"], data["to"], data.get("location")
-        if end < start:
-            raise ValidationError({"to": ["Must be on or after from."]})
-        report = outcomes_report(series=scheduling_selectors.series_for(request.user), location=location,
+        asked = report_range(request)
+        start, end = asked.start, asked.end
+        report = outcomes_report(series=scheduling_selectors.series_for(request.user), location=asked.location,
                                  start=start, end=end)  # fmt: skip
         audit_record(actor=acting_user(request), action="report", object_type="outcomes report",
                      patients=report.patients, ip=client_ip(request),
                      details={"from": start.isoformat(), "to": end.isoformat()})  # fmt: skip
-        parameters = {"from": start.isoformat(), "to": end.isoformat(),
-                      "location": str(location.public_id) if location else None}  # fmt: skip
+        parameters = asked.parameters
         return Response({"report": "outcomes", "parameters": parameters, "rows": report.rows,
                          "totals": [{"series_completed": report.series_completed}]})  # fmt: skip

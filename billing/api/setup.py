@@ -35,7 +35,7 @@ def _ensure_money(value: Any, currency: str, field: str) -> None:
 class FeeScheduleItemSerializer(serializers.ModelSerializer):
     """A billable line of a service type (CPT/HCPCS code, units, price); ``location`` set = that location's price."""
 
-    id = serializers.IntegerField(read_only=True)
+    id = serializers.UUIDField(source="public_id", read_only=True)
     service_type = PublicIdField(name="service type", scope=scheduling_selectors.service_types_for)
     location = PublicIdField(name="location", scope=scheduling_selectors.locations_for, required=False,
                              allow_null=True)  # fmt: skip
@@ -64,6 +64,8 @@ class FeeScheduleItemSerializer(serializers.ModelSerializer):
 class FeeScheduleViewSet(viewsets.ModelViewSet):
     serializer_class = FeeScheduleItemSerializer
     permission_classes = (BillingStaffReadAdminWrite,)
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
     filterset_fields = ("code",)
     http_method_names = ("get", "post", "put", "patch", "delete", "head", "options")
 

@@ -207,6 +207,21 @@ CREDIT_DATE = local_date("c.issued_at")
 
 # QuickBooks Online "Import invoices" CSV: the headers its importer maps by name.
 QB_DAY = f"to_char({ISSUE_DATE}, %(date_format)s)"
+
+
+def _quickbooks_items(line: str, modifier: str) -> tuple[Column, ...]:
+    """The item columns of a QuickBooks sales form, from the line table aliased ``line``."""
+    return (
+        Column("Item(Product/Service)", ITEM.format(code=f"{line}.code", modifier=modifier)),
+        Column("ItemDescription", f"{line}.description"),
+        Column("ItemQuantity", f"{line}.quantity", DECIMAL),
+        Column("ItemRate", f"{line}.unit_price", MONEY),
+        Column("ItemAmount", f"{line}.amount", MONEY),
+        Column("ItemTaxCode", f"CASE WHEN {line}.tax = 0 THEN 'NON' ELSE 'TAX' END"),
+        Column("ItemTaxAmount", f"{line}.tax", MONEY),
+    )
+
+
 QUICKBOOKS = (
     Column("InvoiceNo", "i.number"),
     Column("Customer", CUSTOMER),
@@ -215,13 +230,7 @@ QUICKBOOKS = (
     Column("Terms", "'Due on receipt'"),
     Column("Location", "loc.name"),
     Column("Memo", "''"),
-    Column("Item(Product/Service)", ITEM.format(code="l.code", modifier="l.modifier")),
-    Column("ItemDescription", "l.description"),
-    Column("ItemQuantity", "l.quantity", DECIMAL),
-    Column("ItemRate", "l.unit_price", MONEY),
-    Column("ItemAmount", "l.amount", MONEY),
-    Column("ItemTaxCode", "CASE WHEN l.tax = 0 THEN 'NON' ELSE 'TAX' END"),
-    Column("ItemTaxAmount", "l.tax", MONEY),
+    *_quickbooks_items("l", "l.modifier"),
     Column("Currency", "i.currency"),
     Column("Service Date", "to_char(l.service_date, %(date_format)s)"),
 )
@@ -232,13 +241,7 @@ QUICKBOOKS_CREDIT_MEMOS = (
     Column("CreditMemoDate", f"to_char({CREDIT_DATE}, %(date_format)s)"),
     Column("Location", "loc.name"),
     Column("Memo", "'Credits invoice ' || i.number || ': ' || c.reason"),
-    Column("Item(Product/Service)", ITEM.format(code="cl.code", modifier="coalesce(il.modifier, '')")),
-    Column("ItemDescription", "cl.description"),
-    Column("ItemQuantity", "cl.quantity", DECIMAL),
-    Column("ItemRate", "cl.unit_price", MONEY),
-    Column("ItemAmount", "cl.amount", MONEY),
-    Column("ItemTaxCode", "CASE WHEN cl.tax = 0 THEN 'NON' ELSE 'TAX' END"),
-    Column("ItemTaxAmount", "cl.tax", MONEY),
+    *_quickbooks_items("cl", "coalesce(il.modifier, '')"),
     Column("Currency", "c.currency"),
     Column("Service Date", "to_char(il.service_date, %(date_format)s)"),
 )

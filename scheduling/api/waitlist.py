@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +20,7 @@ from backend.fields import PublicIdField, ZonedDateTimeField
 from backend.permissions import acting_user
 from backend.reports import ReportCSVRenderer, ReportFormats, ReportOutput, ReportXLSXRenderer
 from scheduling import selectors
-from scheduling.api.ranges import LocationDateRange
+from scheduling.api.ranges import LocationDateRange, report_range
 from scheduling.filters import WaitlistEntryFilter, WaitlistOfferFilter
 from scheduling.models import WaitlistEntry, validate_time_windows
 from scheduling.permissions import CanReadWaitlist, WaitlistAccess, can_book
@@ -213,16 +212,9 @@ class WaitlistReportView(ReportFormats, APIView):
 
     @extend_schema(parameters=[LocationDateRange], responses=ReportOutput)
     def get(self, request: Request) -> Response:
-        query = LocationDateRange(data=request.query_params, context={"request": request})
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        start, end, location = data["from"], data["to"], data.get("location")
-        if end < start:
-            raise ValidationError({"to": ["Must be on or after from."]})
+        asked = report_range(request)
         locations = selectors.locations_for(request.user)
-        if location is not None:
-            locations = locations.filter(pk=location.pk)
-        rows = waitlist_refill_report(locations=locations, start=start, end=end)
-        parameters = {"from": start.isoformat(), "to": end.isoformat(),
-                      "location": str(location.public_id) if location else None}  # fmt: skip
-        return Response({"report": "waitlist", "parameters": parameters, "rows": rows, "totals": []})
+        if asked.location is not None:
+            locations = locations.filter(pk=asked.location.pk)
+        rows = waitlist_refill_report(locations=locations, start=asked.start, end=asked.end)
+        return Response({"report": "waitlist", "parameters": asked.parameters, "rows": rows, "totals": []})

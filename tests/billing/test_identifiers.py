@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.identifiers import NPI_PREFIX, luhn_check_digit, validate_npi
-from billing.models import BillingPolicy
+from billing.models import BillingPolicy, FeeScheduleItem
 from scheduling.models import Patient, StaffMember
 from tests.scheduling.conftest import Clinic
 
@@ -101,3 +102,17 @@ def test_an_npi_is_valid_exactly_when_its_check_digit_matches(stem: str) -> None
     for wrong in set(range(10)) - {right}:
         with pytest.raises(Exception, match="check digit"):
             validate_npi(stem + str(wrong))
+
+
+def test_fee_schedule_items_are_addressed_by_opaque_ids(billing_clinic: Clinic) -> None:
+    admin = billing_clinic.client(billing_clinic.admin)
+    created = admin.post("/api/v1/fee-schedule/", {
+        "service_type": str(billing_clinic.infusion.public_id), "code": "96366", "description": "Each added hour",
+        "quantity": "1", "unit_price": "150.00",
+    }, format="json")  # fmt: skip
+    assert created.status_code == 201, created.json()
+    item = created.json()["id"]
+    assert str(uuid.UUID(item)) == item
+    assert admin.get(f"/api/v1/fee-schedule/{item}/").json()["code"] == "96366"
+    pk = FeeScheduleItem.objects.get(public_id=item).pk
+    assert admin.get(f"/api/v1/fee-schedule/{pk}/").status_code == 404  # the database id means nothing

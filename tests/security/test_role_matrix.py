@@ -190,7 +190,7 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "series-template": template.public_id, "patient": clinic.patient.public_id,
         "appointment": records.appointment, "series": records.series, "invoice": records.invoice.public_id,
         "payment": records.payment, "refund": records.refund.public_id,
-        "fee-schedule": every.fee.pk,
+        "fee-schedule": every.fee.public_id,
         "package": records.package.public_id, "package-sale": records.sale, "export": job.public_id,
         "referring-provider": every.provider.public_id, "waitlist": every.waitlist_entry.public_id,
     }  # fmt: skip
@@ -202,7 +202,6 @@ def world(clinic: Clinic, frozen_now: time_machine.Traveller) -> World:
         "location-billing-policy": {"id": clinic.location.public_id},
         "patient-superbill": {"id": clinic.patient.public_id}, "refund-receipt": {"id": records.refund.public_id},
         "patient-superbill-email": {"id": clinic.patient.public_id},
-        "fee-schedule-detail": {"pk": ids["fee-schedule"]},
         "patient-measures": {"id": clinic.patient.public_id}, "patient-outcomes": {"id": clinic.patient.public_id},
         "safety-alert-acknowledge": {"id": every.alert.public_id},
         "patient-measures-due": {"id": clinic.patient.public_id},
