@@ -281,10 +281,10 @@ def appointment_book(
     _validate_choices(location, service_type, resource, staff)
     _ensure_future(start)
     ensure_cleared(patient, service_type, start, location)
-    if series is not None:
-        _check_series_visit(series, patient, location, start)
     setup = location_setup(location.pk, version=location.setup_version)
     lock_booking_scope(patient_ids=[patient.pk], setups=[setup])
+    if series is not None:  # under the patient's lock: the series' visits cannot change meanwhile
+        _check_series_visit(series, patient, location, start)
     hold = timedelta(minutes=service_type.duration_minutes + service_type.recovery_minutes)
     calendar = LocationCalendar(location, start, start + hold, patient_ids=[patient.pk], setup=setup)
     appointment = Appointment(

@@ -291,18 +291,20 @@ def waitlist_offer_claim(*, offer: WaitlistOffer, now: datetime | None = None) -
     now = now or timezone.now()
     with change_transaction():
         slot = FreedSlot.objects.select_for_update().select_related("location", "service_type").get(pk=offer.slot_id)
-        offer = (
-            WaitlistOffer.objects.select_for_update(of=("self",))
-            .select_related("entry__patient", "entry__series")
-            .get(pk=offer.pk)
-        )
+        offer = WaitlistOffer.objects.select_for_update().get(pk=offer.pk)
         if offer.status != OfferStatus.OPEN:
             return offer
         if slot.status != FreedSlotStatus.OPEN:
             return _answer(offer, OfferStatus.TAKEN, now, "Another patient took this time first.")
         if now >= offer.expires_at:
             return _answer(offer, OfferStatus.EXPIRED, now, "The offer expired before it was taken.")
-        entry = offer.entry
+        entry = (
+            WaitlistEntry.objects.select_for_update(of=("self",))
+            .select_related("patient", "series")
+            .get(pk=offer.entry_id)
+        )
+        if entry.status != WaitlistStatus.WAITING:  # one entry, one visit: its offers of other times are closed
+            return _answer(offer, OfferStatus.REFUSED, now, "You have already taken another time from the waitlist.")
         try:
             with transaction.atomic():
                 visit = appointment_book(
@@ -317,6 +319,9 @@ def waitlist_offer_claim(*, offer: WaitlistOffer, now: datetime | None = None) -
             return _answer(offer, OfferStatus.TAKEN, now, "This time has just been booked.")
         entry.status, entry.appointment = WaitlistStatus.BOOKED, visit
         entry.save(update_fields=["status", "appointment", "updated_at"])
+        entry.offers.filter(status=OfferStatus.OPEN).exclude(pk=offer.pk).update(
+            status=OfferStatus.EXPIRED, answered_at=now, detail="Another time was taken from this entry."
+        )
         slot.appointment = visit
         _close(slot, FreedSlotStatus.FILLED, "Taken from the waitlist.", now)
         _others_taken(slot, now)

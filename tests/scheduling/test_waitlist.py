@@ -275,3 +275,18 @@ def test_removing_an_entry_closes_its_offers(clinic: Clinic) -> None:
     response = Client().post(f"/r/offer/{token_of(offer)}/")
     assert response.status_code == 410
     assert not Appointment.objects.filter(patient=patient).exists()
+
+
+def test_an_entry_offered_two_times_gets_one_visit_and_its_other_offer_closes(clinic: Clinic) -> None:
+    (patient,) = waiting(clinic, 1)
+    freed_monday_nine(clinic)
+    freed_at(clinic, ny(MONDAY, 13))
+    slots_offer()
+    first, second = WaitlistOffer.objects.order_by("slot__start")
+    assert first.entry == second.entry  # one entry, offered both freed times
+
+    assert Client().post(f"/r/offer/{token_of(first)}/").status_code == 200
+    again = Client().post(f"/r/offer/{token_of(second)}/")
+    assert again.status_code == 410  # its other offer closed when the first visit was taken
+    assert Appointment.objects.filter(patient=patient).count() == 1
+    assert WaitlistEntry.objects.get(patient=patient).status == WaitlistStatus.BOOKED
