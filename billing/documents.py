@@ -30,6 +30,7 @@ from billing.models import (
     PaymentAllocation,
     Refund,
 )
+from billing.money import line_amounts
 from billing.selectors import invoice_amounts, policy_for, sum_of
 from scheduling.models import Location, Patient, Series, StaffMember
 from scheduling.time import local_date
@@ -71,6 +72,7 @@ def receipt_number(public_id: Any, prefix: str) -> str:
 def receipt_payload(payment: Payment) -> dict[str, Any]:
     location = payment.location
     invoice = payment.invoice
+    amounts = invoice_amounts(invoice.pk) if invoice is not None else None
     return {
         "kind": "receipt",
         "number": receipt_number(payment.public_id, "R"),
@@ -82,8 +84,8 @@ def receipt_payload(payment: Payment) -> dict[str, Any]:
         "method": payment.get_method_display(),
         "reference": payment.reference,
         "invoice": invoice.number if invoice is not None else None,
-        "invoice_total": money_text(invoice_amounts(invoice.pk).net) if invoice is not None else None,
-        "invoice_balance": money_text(invoice_amounts(invoice.pk).balance) if invoice is not None else None,
+        "invoice_total": money_text(amounts.net) if amounts is not None else None,
+        "invoice_balance": money_text(amounts.balance) if amounts is not None else None,
         "is_deposit": payment.is_deposit,
     }
 
@@ -327,7 +329,9 @@ def _package_session_lines(
     for spec in specs:
         if not spec.code:
             continue
-        charge = round_money(spec.quantity * spec.unit_price, session.sale.currency)
+        charge = line_amounts(
+            quantity=spec.quantity, unit_price=spec.unit_price, tax_rate=spec.tax_rate, currency=session.sale.currency
+        ).total  # priced as an invoice line would be
         lines.append({
             "date": day, "place_of_service": appointment.service_type.place_of_service, "code": spec.code,
             "modifier": spec.modifier, "description": spec.description, "ndc": spec.ndc, "ndc_units": spec.ndc_units,

@@ -194,7 +194,6 @@ CUSTOMER = f"{PATIENT_NAME} || ' (' || upper(left(replace(p.public_id::text, '-'
 NOT_VOID = "i.status <> 'void'"
 ITEM = "coalesce(nullif(trim({code} || ' ' || {modifier}), ''), %(uncoded_item)s)"
 IMPORT_LINES_SOURCE = f"{LINES_SOURCE} AND {NOT_VOID}"
-POLICY_JOIN = "LEFT JOIN billing_billingpolicy bp ON bp.location_id = loc.id\n"
 CREDIT_LINES_SOURCE = f"""FROM billing_creditnoteline cl
 JOIN billing_creditnote c ON c.id = cl.credit_note_id
 JOIN billing_invoice i ON i.id = c.invoice_id
@@ -249,7 +248,10 @@ QUICKBOOKS_CREDIT_MEMOS = (
 
 # Xero "Import sales invoices" and "Import credit notes" templates, column for column (* marks what Xero
 # requires). Dates in the format of the location's Xero organisation (its billing policy).
-XERO_FORMAT = "coalesce(bp.xero_date_format, %(date_format)s)"
+XERO_FORMAT = (
+    "coalesce((SELECT bp.xero_date_format FROM billing_billingpolicy bp WHERE bp.location_id = loc.id), "
+    "%(date_format)s)"
+)
 XERO_DAY = f"to_char({ISSUE_DATE}, {XERO_FORMAT})"
 BLANK = "''"
 XERO_CONTACT = (
@@ -257,53 +259,42 @@ XERO_CONTACT = (
     *(Column(name, BLANK) for name in ("EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3",
                                        "POAddressLine4", "POCity", "PORegion", "POPostalCode", "POCountry")),
 )  # fmt: skip
-XERO_TAIL = (
-    Column("*AccountCode", "%(account_code)s"),
-    Column("TrackingName1", "'Location'"),
-    Column("TrackingOption1", "loc.name"),
-    Column("TrackingName2", BLANK),
-    Column("TrackingOption2", BLANK),
-    Column("BrandingTheme", BLANK),
-)
+
+
+def _xero_items(line: str, modifier: str, currency: str) -> tuple[Column, ...]:
+    """The item columns of a Xero sales invoice or credit note, from the line table aliased ``line``."""
+    return (
+        Column("InventoryItemCode", BLANK),
+        Column("*Description", f"{ITEM.format(code=f'{line}.code', modifier=modifier)} || ' ' || {line}.description"),
+        Column("*Quantity", f"{line}.quantity", DECIMAL),
+        Column("*UnitAmount", f"{line}.unit_price", MONEY),
+        Column("Discount", BLANK),
+        Column("*AccountCode", "%(account_code)s"),
+        Column("*TaxType", f"CASE WHEN {line}.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
+        Column("TrackingName1", "'Location'"),
+        Column("TrackingOption1", "loc.name"),
+        Column("TrackingName2", BLANK),
+        Column("TrackingOption2", BLANK),
+        Column("Currency", currency),
+        Column("BrandingTheme", BLANK),
+    )
+
+
 XERO = (
     *XERO_CONTACT,
     Column("*InvoiceNumber", "i.number"),
     Column("Reference", "coalesce(to_char(l.service_date, 'YYYY-MM-DD'), '')"),
     Column("*InvoiceDate", XERO_DAY),
     Column("*DueDate", XERO_DAY),
-    Column("InventoryItemCode", BLANK),
-    Column("*Description", f"{ITEM.format(code='l.code', modifier='l.modifier')} || ' ' || l.description"),
-    Column("*Quantity", "l.quantity", DECIMAL),
-    Column("*UnitAmount", "l.unit_price", MONEY),
-    Column("Discount", BLANK),
-    XERO_TAIL[0],
-    Column("*TaxType", "CASE WHEN l.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
-    *XERO_TAIL[1:5],
-    Column("Currency", "i.currency"),
-    XERO_TAIL[5],
+    *_xero_items("l", "l.modifier", "i.currency"),
 )
 XERO_CREDIT_NOTES = (
     *XERO_CONTACT,
     Column("*CreditNoteNumber", "c.number"),
     Column("Reference", "'Invoice ' || i.number"),
     Column("*CreditNoteDate", f"to_char({CREDIT_DATE}, {XERO_FORMAT})"),
-    Column("InventoryItemCode", BLANK),
-    Column("*Description", f"{ITEM.format(code='cl.code', modifier=BLANK)} || ' ' || cl.description"),
-    Column("*Quantity", "cl.quantity", DECIMAL),
-    Column("*UnitAmount", "cl.unit_price", MONEY),
-    Column("Discount", BLANK),
-    XERO_TAIL[0],
-    Column("*TaxType", "CASE WHEN cl.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
-    *XERO_TAIL[1:5],
-    Column("Currency", "c.currency"),
-    XERO_TAIL[5],
+    *_xero_items("cl", BLANK, "c.currency"),
 )
-
-
-def _with_policy(source: str) -> str:
-    """``source`` joined to the location's billing policy (for its Xero date format)."""
-    head, where = source.split("WHERE", 1)
-    return f"{head}{POLICY_JOIN}WHERE{where}"
 
 
 def export_query(*, kind: str, format: str, date_from: date, date_to: date, location_ids: Sequence[int]) -> ExportQuery:
@@ -320,8 +311,8 @@ def export_query(*, kind: str, format: str, date_from: date, date_to: date, loca
                       tax_type=settings.EXPORT_XERO_TAX_TYPE, tax_exempt=settings.EXPORT_XERO_TAX_EXEMPT,
                       uncoded_item=settings.EXPORT_UNCODED_ITEM)  # fmt: skip
         if credit_notes:
-            return ExportQuery(XERO_CREDIT_NOTES, _with_policy(CREDIT_LINES_SOURCE), CREDIT_LINES_ORDER, params)
-        return ExportQuery(XERO, _with_policy(IMPORT_LINES_SOURCE), LINES_ORDER, params)
+            return ExportQuery(XERO_CREDIT_NOTES, CREDIT_LINES_SOURCE, CREDIT_LINES_ORDER, params)
+        return ExportQuery(XERO, IMPORT_LINES_SOURCE, LINES_ORDER, params)
     if kind == ExportKind.INVOICES:
         return ExportQuery(INVOICES, INVOICES_SOURCE, "i.issued_at, i.id", params)
     if kind == ExportKind.INVOICE_LINES:

@@ -154,8 +154,7 @@ def my_waitlist_join(request: HttpRequest) -> HttpResponse:
     patient = selectors.patients_for(request.user).first()
     if patient is None:
         return redirect("console:me")
-    body = {**entry_input(request.POST, str(patient.public_id)), "priority": None}
-    data = SelfJoinInput(data={k: v for k, v in body.items() if v is not None}, context={"request": request})
+    data = SelfJoinInput(data=entry_input(request.POST, str(patient.public_id)), context={"request": request})
     validated(data)
     waitlist_entry_add(actor=actor(request), patient=patient, fields=data.fields_of())
     return redirect(f"{reverse('console:me')}?done=waitlist")
