@@ -32,6 +32,7 @@ def test_reception_adds_a_patient_who_then_takes_a_freed_chair_from_the_offer_li
 
     desk = sign_in(chromium, live_server, c.clinic.reception)
     desk.get_by_role("link", name="Waitlist").click()
+    desk.wait_for_url("**/console/waitlist/**")  # loaded: htmx (a deferred script) listens to the search box
     form = desk.get_by_role("region", name="Add a patient")
     form.get_by_label("Find the patient").fill("Nguyen")
     form.get_by_label(re.compile("Robin Nguyen · born")).check()
