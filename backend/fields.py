@@ -162,25 +162,19 @@ class ZonedDateTimeField(serializers.Field):
         return zoned(instant, zone)
 
 
-# The one spelling of an amount: ASCII digits, at most 7 before the point and 3 after, an optional minus. No
+# The one spelling of an amount: ASCII digits, at most 7 before the point and 4 after, an optional minus. No
 # exponent ("1e3"), no separators ("1_000.00"), no other scripts' digits, no padding. The currency's own
 # number of decimals is checked by the service that knows the currency.
-MONEY_PATTERN = r"^-?[0-9]{1,7}(\.[0-9]{1,3})?$"
+MONEY_PATTERN = r"^-?[0-9]{1,7}(\.[0-9]{1,4})?$"
 QUANTITY_PATTERN = r"^-?[0-9]{1,6}(\.[0-9]{1,3})?$"
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "450.00"})
-class MoneyField(serializers.Field):
-    """A money amount as a string ("450.00"), as the schema says: JSON numbers are refused (floats are not exact,
-    and an integer where a string belongs is a client's bug it should hear about)."""
+class DecimalTextField(serializers.Field):
+    """A decimal as a string of ASCII digits matching ``pattern``; JSON numbers with a fraction are refused
+    (floats are not exact), and JSON integers unless ``integers``."""
 
     pattern = re.compile(MONEY_PATTERN)
-    integers = False  # a JSON integer is not accepted for money
-
-    default_error_messages = {
-        "invalid": 'Send money as a string of digits such as "450.00" (up to 9999999.999).',
-        "float": 'Send money as a string such as "450.00", not as a JSON number with a fraction.',
-    }
+    integers = False
 
     def to_internal_value(self, data: Any) -> Decimal:
         if isinstance(data, bool):
@@ -195,12 +189,36 @@ class MoneyField(serializers.Field):
             self.fail("invalid")
         return Decimal(data)
 
-    def to_representation(self, value: Decimal) -> str:
-        return money_text(value)
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "450.00"})
+class MoneyField(DecimalTextField):
+    """A money amount as a string ("450.00"), as the schema says, written with exactly its currency's minor
+    units. A JSON integer is refused too: an integer where a string belongs is a client's bug it should hear
+    about. ``currency_from`` is the dotted path from the instance to its currency code."""
+
+    default_error_messages = {
+        "invalid": 'Send money as a string of digits such as "450.00" (up to 9999999.9999).',
+        "float": 'Send money as a string such as "450.00", not as a JSON number with a fraction.',
+    }
+
+    def __init__(self, *, currency_from: str = "currency", **kwargs: Any) -> None:
+        self.currency_from = currency_from
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        currency = instance
+        for part in self.currency_from.split("."):
+            currency = getattr(currency, part)
+        return (value, currency)
+
+    def to_representation(self, value: tuple[Decimal, str]) -> str:
+        amount, currency = value
+        return money_text(amount, currency)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": QUANTITY_PATTERN, "example": "1"})
-class QuantityField(MoneyField):
+class QuantityField(DecimalTextField):
     """A quantity (units) as a string or integer, up to 3 decimals."""
 
     integers = True  # its schema says string, but a whole number of units is unambiguous
@@ -209,3 +227,6 @@ class QuantityField(MoneyField):
         "float": 'Send a quantity as a string such as "0.5", not as a JSON number with a fraction.',
     }
     pattern = re.compile(QUANTITY_PATTERN)
+
+    def to_representation(self, value: Decimal) -> str:
+        return format(value, "f")

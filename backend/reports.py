@@ -18,23 +18,31 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
-from backend.money import money_text
+from backend.money import CURRENCY_MINOR_UNITS, money_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def plain(value: Any) -> Any:
-    """JSON-safe values: money and ids as strings, dates in ISO 8601, nested rows likewise."""
+def decimal_text(value: Decimal, currency: str | None) -> str:
+    """A decimal of a report row: money with its currency's minor units when the row names a currency,
+    any other figure (hours, a share) as it is."""
+    return money_text(value, currency) if currency in CURRENCY_MINOR_UNITS else format(value, "f")
+
+
+def plain(value: Any, currency: str | None = None) -> Any:
+    """JSON-safe values: money and ids as strings, dates in ISO 8601, nested rows likewise. The amounts of a
+    row that has a ``currency`` are written in that currency."""
     if isinstance(value, Decimal):
-        return money_text(value)
+        return decimal_text(value, currency)
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
+        row_currency = value.get("currency", currency)
+        return {key: plain(item, row_currency) for key, item in value.items()}
     if isinstance(value, list):
-        return [plain(item) for item in value]
+        return [plain(item, currency) for item in value]
     return value
 
 

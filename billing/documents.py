@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from backend.documents import snapshot_digest
 from backend.errors import ApplicationError
-from backend.money import money_text, round_money
+from backend.money import money_text
 from billing.models import (
     CreditNote,
     CreditNoteLine,
@@ -79,13 +79,13 @@ def receipt_payload(payment: Payment) -> dict[str, Any]:
         "clinic": clinic_block(location),
         "patient": patient_block(payment.patient),
         "received_at": _when(payment.received_at, location.zone),
-        "amount": money_text(payment.amount),
+        "amount": money_text(payment.amount, payment.currency),
         "currency": payment.currency,
         "method": payment.get_method_display(),
         "reference": payment.reference,
         "invoice": invoice.number if invoice is not None else None,
-        "invoice_total": money_text(amounts.net) if amounts is not None else None,
-        "invoice_balance": money_text(amounts.balance) if amounts is not None else None,
+        "invoice_total": money_text(amounts.net, payment.currency) if amounts is not None else None,
+        "invoice_balance": money_text(amounts.balance, payment.currency) if amounts is not None else None,
         "is_deposit": payment.is_deposit,
     }
 
@@ -99,7 +99,7 @@ def refund_receipt_payload(refund: Refund) -> dict[str, Any]:
         "clinic": clinic_block(location),
         "patient": patient_block(payment.patient),
         "refunded_at": _when(refund.refunded_at, location.zone),
-        "amount": money_text(refund.amount),
+        "amount": money_text(refund.amount, payment.currency),
         "currency": payment.currency,
         "method": payment.get_method_display(),
         "reason": refund.reason,
@@ -108,7 +108,7 @@ def refund_receipt_payload(refund: Refund) -> dict[str, Any]:
     }
 
 
-def _line(line: InvoiceLine) -> dict[str, Any]:
+def _line(line: InvoiceLine, currency: str) -> dict[str, Any]:
     return {
         "description": line.description,
         "code": line.code,
@@ -117,11 +117,11 @@ def _line(line: InvoiceLine) -> dict[str, Any]:
         "ndc_units": line.ndc_units,
         "service_date": line.service_date.isoformat() if line.service_date else None,
         "quantity": format(line.quantity.normalize(), "f"),
-        "unit_price": money_text(line.unit_price),
+        "unit_price": money_text(line.unit_price, currency),
         "tax_rate": format(line.tax_rate.normalize(), "f"),
-        "amount": money_text(line.amount),
-        "tax": money_text(line.tax),
-        "total": money_text(line.total),
+        "amount": money_text(line.amount, currency),
+        "tax": money_text(line.tax, currency),
+        "total": money_text(line.total, currency),
     }
 
 
@@ -144,23 +144,24 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
         "patient": patient_block(invoice.patient),
         "issued_at": _when(invoice.issued_at, location.zone),
         "currency": invoice.currency,
-        "lines": [_line(line) for line in invoice.lines.order_by("position", "id")],
-        "subtotal": money_text(invoice.subtotal),
-        "tax_total": money_text(invoice.tax_total),
-        "total": money_text(invoice.total),
-        "credited": money_text(amounts.credited),
-        "paid": money_text(amounts.paid),
-        "balance": money_text(amounts.balance),
+        "lines": [_line(line, invoice.currency) for line in invoice.lines.order_by("position", "id")],
+        "subtotal": money_text(invoice.subtotal, invoice.currency),
+        "tax_total": money_text(invoice.tax_total, invoice.currency),
+        "total": money_text(invoice.total, invoice.currency),
+        "credited": money_text(amounts.credited, invoice.currency),
+        "paid": money_text(amounts.paid, invoice.currency),
+        "balance": money_text(amounts.balance, invoice.currency),
         "terms": terms(days),
         "due_date": (issued_on + timedelta(days=days)).isoformat(),
         "notes": invoice.notes,
     }
 
 
-def _credited_line(line: CreditNoteLine) -> dict[str, Any]:
+def _credited_line(line: CreditNoteLine, currency: str) -> dict[str, Any]:
     return {
         "description": line.description, "code": line.code, "quantity": format(line.quantity.normalize(), "f"),
-        "amount": money_text(line.amount), "tax": money_text(line.tax), "total": money_text(line.total),
+        "amount": money_text(line.amount, currency), "tax": money_text(line.tax, currency),
+        "total": money_text(line.total, currency),
     }  # fmt: skip
 
 
@@ -179,12 +180,12 @@ def credit_note_payload(note: CreditNote) -> dict[str, Any]:
         "invoice_issued": local_date(invoice.issued_at, location.zone).isoformat() if invoice.issued_at else "",
         "reason": note.reason,
         "currency": note.currency,
-        "lines": [_credited_line(line) for line in note.lines.order_by("id")],
-        "subtotal": money_text(note.subtotal),
-        "tax_total": money_text(note.tax_total),
-        "total": money_text(note.total),
-        "invoice_net": money_text(amounts.net),
-        "invoice_balance": money_text(amounts.balance),
+        "lines": [_credited_line(line, note.currency) for line in note.lines.order_by("id")],
+        "subtotal": money_text(note.subtotal, note.currency),
+        "tax_total": money_text(note.tax_total, note.currency),
+        "total": money_text(note.total, note.currency),
+        "invoice_net": money_text(amounts.net, note.currency),
+        "invoice_balance": money_text(amounts.balance, note.currency),
     }
 
 
@@ -274,8 +275,8 @@ def superbill_payload(
             "place_of_service": appointment.service_type.place_of_service if appointment else "11",
             "code": line.code, "modifier": line.modifier, "description": line.description,
             "ndc": line.ndc, "ndc_units": line.ndc_units, "units": format(units.normalize(), "f"),
-            "charge": money_text(charge),
-            "paid": money_text(round_money(settled.get(line.pk, Decimal(0)), line.invoice.currency)),
+            "charge": money_text(charge, line.invoice.currency),
+            "paid": money_text(settled.get(line.pk, Decimal(0)), line.invoice.currency),
             "pointer": pointer, "provider": _provider(line.provider, supervisor), "invoice": line.invoice.number,
             "by_package": False,
         })  # fmt: skip
@@ -296,9 +297,9 @@ def superbill_payload(
         "referring_provider": {"name": referrer.name, "credentials": referrer.credentials, "npi": referrer.npi}
         if referrer is not None else None,
         "services": services,
-        "total_charges": money_text(total_charges),
-        "total_paid": money_text(total_paid),
-        "balance": money_text(total_charges - total_paid),
+        "total_charges": money_text(total_charges, location.currency),
+        "total_paid": money_text(total_paid, location.currency),
+        "balance": money_text(total_charges - total_paid, location.currency),
         "attestation": ATTESTATION,
     }  # fmt: skip
 
@@ -335,7 +336,8 @@ def _package_session_lines(
         lines.append({
             "date": day, "place_of_service": appointment.service_type.place_of_service, "code": spec.code,
             "modifier": spec.modifier, "description": spec.description, "ndc": spec.ndc, "ndc_units": spec.ndc_units,
-            "units": format(spec.quantity.normalize(), "f"), "charge": money_text(charge), "paid": money_text(charge),
+            "units": format(spec.quantity.normalize(), "f"), "charge": money_text(charge, session.sale.currency),
+            "paid": money_text(charge, session.sale.currency),
             "pointer": pointer, "provider": _provider(spec.provider, supervisor),
             "invoice": session.sale.invoice.number, "by_package": True,
         })  # fmt: skip

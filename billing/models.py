@@ -1,7 +1,7 @@
 """Money: fee schedule, packages, invoices and lines, numbering counters, payments, refunds,
 credit notes and the documents (PDFs) rendered for them.
 
-Amounts are ``NUMERIC(12, 2)`` with a currency code, rounded once per line by
+Amounts are ``NUMERIC(14, 4)`` with a currency code, rounded once per line by
 ``backend.money.round_money``; invoice totals are sums of rounded lines. Issued
 invoices, their lines, credit notes, payments, allocations and refunds are
 immutable: the models refuse changes and database triggers (migration 0002)
@@ -28,14 +28,9 @@ from backend.identifiers import (
     validate_number_prefix,
 )
 from backend.models import PublicIdModel, RenderedDocument
-from backend.money import CURRENCY_CHOICES
+from backend.money import currency_field, money_field
 from billing.errors import InvoiceImmutable
 from scheduling.models import Appointment, Location, Patient, Series, ServiceType, StaffMember
-
-
-def money_field(verbose_name: str | None = None, **kwargs: Any) -> Any:
-    """``NUMERIC(12, 2)``: an amount; its currency sits next to it."""
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
 def rate_field(verbose_name: str | None = None, **kwargs: Any) -> Any:
@@ -130,6 +125,11 @@ class FeeScheduleItem(PublicIdModel):
     def __str__(self) -> str:
         return f"{self.code} {self.description}"
 
+    @property
+    def currency(self) -> str:
+        """A location's price list is in the location's currency; the group's in the service type's."""
+        return self.location.currency if self.location is not None else self.service_type.currency
+
 
 class Package(PublicIdModel):
     """A series sold as a whole: ``sessions`` visits of a service type for one price."""
@@ -139,7 +139,7 @@ class Package(PublicIdModel):
     name = models.CharField(max_length=200)
     sessions = models.PositiveSmallIntegerField()
     price = money_field()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    currency = currency_field()
     code = models.CharField(max_length=20, blank=True, help_text="Billing code printed on the package line")
     is_active = models.BooleanField(default=True)
 
@@ -185,7 +185,7 @@ class Invoice(PublicIdModel):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="invoices")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invoices")
     kind = models.CharField(max_length=20, choices=InvoiceKind.choices, default=InvoiceKind.SERVICES)
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    currency = currency_field()
     status = models.CharField(max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     number = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001 - drafts have none; NULLs never collide
     number_year = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -329,7 +329,7 @@ class CreditNote(PublicIdModel):
     number = models.CharField(max_length=40)
     number_year = models.PositiveSmallIntegerField()
     number_seq = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    currency = currency_field()
     reason = models.CharField(max_length=500)
     subtotal = money_field()
     tax_total = money_field()
@@ -393,7 +393,7 @@ class PackageSale(PublicIdModel):
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="package_sale")
     sessions = models.PositiveSmallIntegerField()
     price = money_field()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    currency = currency_field()
     status = models.CharField(max_length=20, choices=PackageSaleStatus.choices, default=PackageSaleStatus.ACTIVE)
     sold_at = models.DateTimeField(auto_now_add=True)
     sold_by = models.ForeignKey(
@@ -441,7 +441,7 @@ class Payment(PublicIdModel):
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="deposits")
     is_deposit = models.BooleanField(default=False)
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    currency = currency_field()
     amount = money_field()
     method = models.CharField(max_length=20, choices=PaymentMethod.choices)
     reference = models.CharField(max_length=200, blank=True)

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from backend.identifiers import validate_billing_code, validate_icd10, validate_npi
 from backend.models import ClinicGroup, PublicIdModel
-from backend.money import CURRENCY_CHOICES
+from backend.money import currency_field, money_field
 from scheduling.ranges import TsTzRange
 
 # IANA's regional areas. Names outside them are aliases that are not places ("localtime", "Factory",
@@ -54,7 +54,7 @@ class Location(PublicIdModel):
     group = models.ForeignKey(ClinicGroup, on_delete=models.PROTECT, related_name="locations")
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    currency = currency_field(default="USD")
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     cancellation_window_hours = models.PositiveIntegerField(
@@ -261,8 +261,8 @@ class ServiceType(PublicIdModel):
         max_length=2, choices=PLACES_OF_SERVICE, default="11", db_default="11",
         help_text="The CMS place-of-service code printed on superbills.",
     )  # fmt: skip
-    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    price = money_field(default=0)
+    currency = currency_field(default="USD")
     billing_codes = ArrayField(
         models.CharField(max_length=20, validators=[validate_billing_code]), default=list, blank=True
     )

@@ -109,20 +109,20 @@ class InvoiceOutput(serializers.Serializer):
             "location": str(invoice.location.public_id),
             "issued_at": zoned(invoice.issued_at, zone),
             "currency": invoice.currency,
-            "lines": [_line(line) for line in invoice.detail_lines],  # type: ignore[attr-defined]
-            "subtotal": money_text(invoice.subtotal),
-            "tax_total": money_text(invoice.tax_total),
-            "total": money_text(invoice.total),
-            "credited": money_text(invoice.credited),  # type: ignore[attr-defined]
-            "paid": money_text(invoice.paid),  # type: ignore[attr-defined]
-            "balance": money_text(invoice.balance),  # type: ignore[attr-defined]
+            "lines": [_line(line, invoice.currency) for line in invoice.detail_lines],  # type: ignore[attr-defined]
+            "subtotal": money_text(invoice.subtotal, invoice.currency),
+            "tax_total": money_text(invoice.tax_total, invoice.currency),
+            "total": money_text(invoice.total, invoice.currency),
+            "credited": money_text(invoice.credited, invoice.currency),  # type: ignore[attr-defined]
+            "paid": money_text(invoice.paid, invoice.currency),  # type: ignore[attr-defined]
+            "balance": money_text(invoice.balance, invoice.currency),  # type: ignore[attr-defined]
             "notes": invoice.notes,
             "credit_notes": [
                 {
                     "id": str(note["public_id"]),
                     "number": note["number"],
                     "reason": note["reason"],
-                    "total": money_text(note["total"]),
+                    "total": money_text(note["total"], invoice.currency),
                     "issued_at": zoned(note["issued_at"], zone),
                     "pdf_url": f"/api/v1/credit-notes/{note['public_id']}/pdf/",
                 }
@@ -136,7 +136,7 @@ class InvoiceOutput(serializers.Serializer):
         }
 
 
-def _line(line: dict[str, Any]) -> dict[str, Any]:
+def _line(line: dict[str, Any], currency: str) -> dict[str, Any]:
     appointment = line["appointment__public_id"]
     return {
         "id": str(line["public_id"]),
@@ -148,11 +148,11 @@ def _line(line: dict[str, Any]) -> dict[str, Any]:
         "service_date": line["service_date"].isoformat() if line["service_date"] else None,
         "appointment": str(appointment) if appointment else None,
         "quantity": format(line["quantity"].normalize(), "f"),
-        "unit_price": money_text(line["unit_price"]),
+        "unit_price": money_text(line["unit_price"], currency),
         "tax_rate": format(line["tax_rate"].normalize(), "f"),
-        "amount": money_text(line["amount"]),
-        "tax": money_text(line["tax"]),
-        "total": money_text(line["total"]),
+        "amount": money_text(line["amount"], currency),
+        "tax": money_text(line["tax"], currency),
+        "total": money_text(line["total"], currency),
     }
 
 

@@ -102,7 +102,7 @@ def refund_data(refund: Refund, zone: Any, request: Request | None) -> dict[str,
     url = f"/api/v1/refunds/{refund.public_id}/receipt/"
     return {
         "id": str(refund.public_id),
-        "amount": money_text(refund.amount),
+        "amount": money_text(refund.amount, refund.payment.currency),
         "reason": refund.reason,
         "refunded_at": zoned(refund.refunded_at, zone),
         "receipt": _link(_receipt_of(refund), url, request),
@@ -120,14 +120,14 @@ def payment_data(payment: Payment, request: Request | None) -> dict[str, Any]:
         "patient": str(payment.patient.public_id),
         "location": str(payment.location.public_id),
         "is_deposit": payment.is_deposit,
-        "amount": money_text(payment.amount),
+        "amount": money_text(payment.amount, payment.currency),
         "currency": payment.currency,
         "method": payment.method,
         "reference": payment.reference,
         "received_at": zoned(payment.received_at, zone),
-        "applied": money_text(payment.applied),  # type: ignore[attr-defined]
-        "refunded": money_text(payment.refunded),  # type: ignore[attr-defined]
-        "unapplied": money_text(payment.unapplied),  # type: ignore[attr-defined]
+        "applied": money_text(payment.applied, payment.currency),  # type: ignore[attr-defined]
+        "refunded": money_text(payment.refunded, payment.currency),  # type: ignore[attr-defined]
+        "unapplied": money_text(payment.unapplied, payment.currency),  # type: ignore[attr-defined]
         "receipt": _link(_receipt_of(payment), url, request),
         "refunds": [refund_data(refund, zone, request) for refund in payment.refunds.all()],
     }

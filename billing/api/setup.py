@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -52,7 +53,7 @@ class FeeScheduleItemSerializer(serializers.ModelSerializer):
         location = attrs.get("location")
         if location is not None and service is not None and location.group_id != service.group_id:
             raise serializers.ValidationError({"location": ["Not a location of the service type's clinic."]})
-        currency = location.currency if location is not None else getattr(service, "currency", "USD")
+        currency = FeeScheduleItem(location=location, service_type=service).currency if service else "USD"
         _ensure_money(attrs.get("unit_price"), currency, "unit_price")
         if attrs.get("quantity") is not None and attrs["quantity"] <= 0:
             raise serializers.ValidationError({"quantity": ["Must be more than zero."]})
@@ -79,8 +80,8 @@ class BillingPolicySerializer(serializers.ModelSerializer):
         name="staff member", scope=scheduling_selectors.staff_for, required=False, allow_null=True,
         help_text="Named on superbills for services whose staff have no NPI of their own.",
     )  # fmt: skip
-    late_cancellation_fee = MoneyField(required=False)
-    no_show_fee = MoneyField(required=False)
+    late_cancellation_fee = MoneyField(required=False, currency_from="location.currency")
+    no_show_fee = MoneyField(required=False, currency_from="location.currency")
 
     class Meta:
         model = BillingPolicy
@@ -182,9 +183,9 @@ def sale_data(sale: PackageSale) -> dict[str, Any]:
         "sessions": sale.sessions,
         "used": used,
         "remaining": sale.sessions - used,
-        "price": money_text(sale.price),
+        "price": money_text(sale.price, sale.currency),
         "currency": sale.currency,
-        "unused_value": money_text(unused_value(sale, used)) if sale.status == "active" else "0",
+        "unused_value": money_text(unused_value(sale, used) if sale.status == "active" else Decimal(0), sale.currency),
         "status": sale.status,
     }
 

@@ -7,6 +7,7 @@ single-row cursor (XLSX). Rules shared by every query:
   (an invoice issued at 23:30 in New York on the 31st belongs to the 31st);
 - only locations the requesting user may see are included;
 - text cells go through ``billing_csv_safe`` (spreadsheet-injection guard);
+- money is rounded to its row's currency (``backend.money.CURRENCY_MINOR_UNITS``, passed as a parameter);
   numbers and dates are typed columns and are written as plain values;
 - draft invoices are never exported: they have no number and may still change.
 
@@ -18,6 +19,7 @@ import screens ask for (settings ``EXPORT_QUICKBOOKS_DATE_FORMAT`` and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
+from backend.money import CURRENCY_MINOR_UNITS
 from billing.models import ExportFormat, ExportKind
 from billing.sql import in_local_range, local_date, range_params
 
@@ -38,10 +41,19 @@ class Column:
     header: str
     sql: str
     type: str = TEXT
+    currency: str = ""  # for money: the SQL of the row's currency code
 
     @property
     def select(self) -> str:
-        return f"billing_csv_safe(({self.sql})::text)" if self.type == TEXT else self.sql
+        if self.type == TEXT:
+            return f"billing_csv_safe(({self.sql})::text)"
+        if self.type == MONEY:  # exactly the currency's minor units: 0.00, 1200 (JPY), 12.500 (BHD)
+            return f"round(({self.sql}), (%(minor_units)s::jsonb ->> {self.currency})::int)"
+        return self.sql
+
+
+def money(header: str, sql: str, currency: str) -> Column:
+    return Column(header, sql, MONEY, currency)
 
 
 @dataclass(frozen=True)
@@ -90,12 +102,12 @@ INVOICES = (
     Column("patient_id", "p.public_id"),
     Column("patient_name", PATIENT_NAME),
     Column("currency", "i.currency"),
-    Column("subtotal", "i.subtotal", MONEY),
-    Column("tax", "i.tax_total", MONEY),
-    Column("total", "i.total", MONEY),
-    Column("credited", INVOICE_CREDITED, MONEY),
-    Column("paid", INVOICE_PAID, MONEY),
-    Column("balance", f"i.total - {INVOICE_CREDITED} - {INVOICE_PAID}", MONEY),
+    money("subtotal", "i.subtotal", "i.currency"),
+    money("tax", "i.tax_total", "i.currency"),
+    money("total", "i.total", "i.currency"),
+    money("credited", INVOICE_CREDITED, "i.currency"),
+    money("paid", INVOICE_PAID, "i.currency"),
+    money("balance", f"i.total - {INVOICE_CREDITED} - {INVOICE_PAID}", "i.currency"),
     Column("invoice_id", "i.public_id"),
 )
 INVOICES_SOURCE = f"""FROM billing_invoice i
@@ -118,11 +130,11 @@ INVOICE_LINES = (
     Column("ndc", "l.ndc"),
     Column("ndc_units", "l.ndc_units"),
     Column("quantity", "l.quantity", DECIMAL),
-    Column("unit_price", "l.unit_price", MONEY),
-    Column("amount", "l.amount", MONEY),
+    money("unit_price", "l.unit_price", "i.currency"),
+    money("amount", "l.amount", "i.currency"),
     Column("tax_rate", "l.tax_rate", DECIMAL),
-    Column("tax", "l.tax", MONEY),
-    Column("total", "l.total", MONEY),
+    money("tax", "l.tax", "i.currency"),
+    money("total", "l.total", "i.currency"),
     Column("currency", "i.currency"),
     Column("provider", "s.name"),
     Column("provider_npi", "s.npi"),
@@ -147,7 +159,7 @@ PAYMENTS = (
     Column("reference", "pay.reference"),
     Column("deposit", "CASE WHEN pay.is_deposit THEN 'yes' ELSE 'no' END"),
     Column("invoice_number", "inv.number"),
-    Column("amount", "m.amount", MONEY),
+    money("amount", "m.amount", "pay.currency"),
     Column("currency", "pay.currency"),
     Column("refund_reason", "m.reason"),
     Column("payment_id", "pay.public_id"),
@@ -175,9 +187,9 @@ CREDIT_NOTES = (
     Column("patient_name", PATIENT_NAME),
     Column("reason", "c.reason"),
     Column("currency", "c.currency"),
-    Column("subtotal", "c.subtotal", MONEY),
-    Column("tax", "c.tax_total", MONEY),
-    Column("total", "c.total", MONEY),
+    money("subtotal", "c.subtotal", "c.currency"),
+    money("tax", "c.tax_total", "c.currency"),
+    money("total", "c.total", "c.currency"),
     Column("credit_note_id", "c.public_id"),
 )
 CREDIT_NOTES_SOURCE = f"""FROM billing_creditnote c
@@ -208,16 +220,16 @@ CREDIT_DATE = local_date("c.issued_at")
 QB_DAY = f"to_char({ISSUE_DATE}, %(date_format)s)"
 
 
-def _quickbooks_items(line: str, modifier: str) -> tuple[Column, ...]:
+def _quickbooks_items(line: str, modifier: str, currency: str) -> tuple[Column, ...]:
     """The item columns of a QuickBooks sales form, from the line table aliased ``line``."""
     return (
         Column("Item(Product/Service)", ITEM.format(code=f"{line}.code", modifier=modifier)),
         Column("ItemDescription", f"{line}.description"),
         Column("ItemQuantity", f"{line}.quantity", DECIMAL),
-        Column("ItemRate", f"{line}.unit_price", MONEY),
-        Column("ItemAmount", f"{line}.amount", MONEY),
+        money("ItemRate", f"{line}.unit_price", currency),
+        money("ItemAmount", f"{line}.amount", currency),
         Column("ItemTaxCode", f"CASE WHEN {line}.tax = 0 THEN 'NON' ELSE 'TAX' END"),
-        Column("ItemTaxAmount", f"{line}.tax", MONEY),
+        money("ItemTaxAmount", f"{line}.tax", currency),
     )
 
 
@@ -229,7 +241,7 @@ QUICKBOOKS = (
     Column("Terms", "'Due on receipt'"),
     Column("Location", "loc.name"),
     Column("Memo", "''"),
-    *_quickbooks_items("l", "l.modifier"),
+    *_quickbooks_items("l", "l.modifier", "i.currency"),
     Column("Currency", "i.currency"),
     Column("Service Date", "to_char(l.service_date, %(date_format)s)"),
 )
@@ -240,7 +252,7 @@ QUICKBOOKS_CREDIT_MEMOS = (
     Column("CreditMemoDate", f"to_char({CREDIT_DATE}, %(date_format)s)"),
     Column("Location", "loc.name"),
     Column("Memo", "'Credits invoice ' || i.number || ': ' || c.reason"),
-    *_quickbooks_items("cl", "coalesce(il.modifier, '')"),
+    *_quickbooks_items("cl", "coalesce(il.modifier, '')", "c.currency"),
     Column("Currency", "c.currency"),
     Column("Service Date", "to_char(il.service_date, %(date_format)s)"),
 )
@@ -267,7 +279,7 @@ def _xero_items(line: str, modifier: str, currency: str) -> tuple[Column, ...]:
         Column("InventoryItemCode", BLANK),
         Column("*Description", f"{ITEM.format(code=f'{line}.code', modifier=modifier)} || ' ' || {line}.description"),
         Column("*Quantity", f"{line}.quantity", DECIMAL),
-        Column("*UnitAmount", f"{line}.unit_price", MONEY),
+        money("*UnitAmount", f"{line}.unit_price", currency),
         Column("Discount", BLANK),
         Column("*AccountCode", "%(account_code)s"),
         Column("*TaxType", f"CASE WHEN {line}.tax = 0 THEN %(tax_exempt)s ELSE %(tax_type)s END"),
@@ -300,6 +312,7 @@ XERO_CREDIT_NOTES = (
 def export_query(*, kind: str, format: str, date_from: date, date_to: date, location_ids: Sequence[int]) -> ExportQuery:
     """The query for one export; ``location_ids`` are the locations it may include (already scoped)."""
     params = range_params(date_from, date_to, location_ids)
+    params["minor_units"] = json.dumps(CURRENCY_MINOR_UNITS)
     credit_notes = kind == ExportKind.CREDIT_NOTES
     if format == ExportFormat.QUICKBOOKS:
         params.update(date_format=settings.EXPORT_QUICKBOOKS_DATE_FORMAT, uncoded_item=settings.EXPORT_UNCODED_ITEM)

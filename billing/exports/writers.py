@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 import psycopg
@@ -120,7 +121,7 @@ def write_xlsx(out: BinaryIO, cursor: psycopg.Cursor[Any], query: ExportQuery,
                 cells.append(value)
             else:
                 cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
+                cell.number_format = _money_format(value) if number_format == MONEY else number_format
                 cells.append(cell)
         sheet.append(cells)
         rows += 1
@@ -133,7 +134,13 @@ def write_xlsx(out: BinaryIO, cursor: psycopg.Cursor[Any], query: ExportQuery,
 
 
 def _number_format(column_type: str) -> str | None:
-    return {MONEY: "#,##0.00", DATE: "yyyy-mm-dd", DECIMAL: "0.###", INTEGER: "0"}.get(column_type)
+    return {MONEY: MONEY, DATE: "yyyy-mm-dd", DECIMAL: "0.###", INTEGER: "0"}.get(column_type)
+
+
+def _money_format(amount: Decimal) -> str:
+    """Money comes rounded to its currency (see ``queries.Column``): show as many decimals as it has."""
+    decimals = -int(amount.as_tuple().exponent)
+    return "#,##0." + "0" * decimals if decimals > 0 else "#,##0"
 
 
 def write_export(out: BinaryIO, cursor: psycopg.Cursor[Any], query: ExportQuery, *, format: str, bom: bool,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from backend.audit import client_ip
-from backend.money import money_text
+from backend.reports import decimal_text
 from billing.api.reports import AsOfQuery
 from billing.reports import AGING_BUCKETS, Report
 from billing.services.reports import report_run
@@ -71,16 +71,16 @@ REPORTS = {
 }  # fmt: skip
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, currency: str | None) -> str:
     if isinstance(value, Decimal):
-        return money_text(value)
+        return decimal_text(value, currency)
     if isinstance(value, date):
         return value.isoformat()
     return BUCKET_LABELS.get(value, str(value)) if isinstance(value, str) else str(value)
 
 
 def _table(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...]) -> list[list[str]]:
-    return [[_cell(row.get(key, "")) for key, _ in columns] for row in rows]
+    return [[_cell(row.get(key, ""), row.get("currency")) for key, _ in columns] for row in rows]
 
 
 def _charts(report: Report) -> list[BarChart]:

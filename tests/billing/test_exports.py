@@ -19,6 +19,7 @@ from django.utils import timezone
 from pytest_django import Settings as DjangoSettings
 
 from backend.models import AuditEvent
+from backend.money import money_text
 from billing.exports.queries import export_query
 from billing.exports.writers import BOM, count_rows, request_cursor, write_export
 from billing.models import CreditNote, ExportJob, ExportStatus, InvoiceLine, Payment, Refund
@@ -126,7 +127,11 @@ def test_csv_quotes_commas_and_quotes_and_can_start_with_a_bom_for_excel(ledger:
 def test_invoices_payments_and_credit_notes_match_the_ledger(ledger: Ledger) -> None:
     invoices = {row["invoice_number"]: row for row in read_csv(export_bytes(ledger, "invoices")[0])}
     awkward = invoices[str(ledger.awkward.number)]
-    assert (awkward["total"], awkward["credited"], awkward["paid"]) == (str(ledger.awkward.total), "10.00", "100.00")
+    assert (awkward["total"], awkward["credited"], awkward["paid"]) == (
+        money_text(ledger.awkward.total, "USD"),
+        "10.00",
+        "100.00",
+    )
     assert Decimal(awkward["balance"]) == ledger.awkward.total - Decimal("110.00")
     assert invoices[str(ledger.visit.number)]["patient_name"] == "Seán O'Brien, Jr."
 
