@@ -147,11 +147,24 @@ class AuditEvent(models.Model):
         )
 
     @classmethod
+    def _about_parts(cls, patient_public_id: uuid.UUID) -> tuple[models.QuerySet[AuditEvent], ...]:
+        """Events that named the patient as the one patient; events whose list carried them (and not as that)."""
+        named = cls.objects.filter(patient_id=patient_public_id)
+        carried = cls.objects.filter(patients__contains=[patient_public_id]).exclude(patient_id=patient_public_id)
+        return named, carried
+
+    @classmethod
     def about(cls, patient_public_id: uuid.UUID) -> models.QuerySet[AuditEvent]:
         """Events that touched the patient: named as the one patient, or among those a list carried."""
-        return cls.objects.filter(
-            models.Q(patient_id=patient_public_id) | models.Q(patients__contains=[patient_public_id])
-        )
+        named, carried = cls._about_parts(patient_public_id)
+        return named | carried
+
+    @classmethod
+    def access_log(cls, patient_public_id: uuid.UUID) -> models.QuerySet[AuditEvent]:
+        """The events of :meth:`about`, newest first, read as two index scans (the patient's index and the
+        lists' GIN index) rather than one pass over ten million rows looking for either."""
+        named, carried = cls._about_parts(patient_public_id)
+        return named.union(carried, all=True).order_by("-at", "-id")
 
 
 class DocumentStatus(models.TextChoices):

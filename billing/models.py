@@ -210,6 +210,11 @@ class Invoice(PublicIdModel):
             models.Index(fields=["location", "issued_at"], name="invoice_location_issued"),
             models.Index(fields=["patient", "created_at"], name="invoice_patient_created"),
             models.Index(fields=["status", "issued_at"], name="invoice_status_issued"),
+            # AR aging reads the open invoices and those changed since its day (billing.reports.AGING_SQL).
+            models.Index(
+                fields=["location"], name="invoice_open", condition=Q(status__in=["issued", "partially_paid"])
+            ),
+            models.Index(fields=["updated_at"], name="invoice_updated"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["location", "number_year", "number_seq"], name="invoice_number_gapless"),

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from backend.money import round_money
 from billing.sql import in_local_range, local, range_params
@@ -91,7 +92,18 @@ def revenue(*, date_from: date, date_to: date, location_ids: Sequence[int]) -> R
 
 
 # Balance of each issued invoice at the end of local day %(as_of)s: total - credits - allocations up to then.
+# Only invoices that can have had a balance then are read: those open now (the partial index ``invoice_open``)
+# and those whose status changed since the day before (``refresh_status`` stamps ``updated_at`` on every
+# change; ``invoice_updated``). An invoice paid or voided before then, and unchanged since, owed nothing that
+# evening, so today's aging reads the open invoices however many years of settled ones lie behind them.
 AGING_SQL = f"""
+WITH candidates AS (
+  SELECT id FROM billing_invoice
+   WHERE status IN ('issued', 'partially_paid') AND location_id = ANY(%(locations)s)
+  UNION
+  SELECT id FROM billing_invoice
+   WHERE updated_at BETWEEN %(changed_since)s AND %(now)s AND location_id = ANY(%(locations)s)
+)
 SELECT loc.public_id AS location_id, loc.name AS location, i.currency, i.number AS invoice_number,
        p.public_id AS patient_id, p.first_name || ' ' || p.last_name AS patient_name,
        {local("i.issued_at")}::date AS issue_date,
@@ -101,11 +113,11 @@ SELECT loc.public_id AS location_id, loc.name AS location, i.currency, i.number 
                       WHERE c.invoice_id = i.id AND {local("c.issued_at")}::date <= %(as_of)s), 0)
          - coalesce((SELECT sum(a.amount) FROM billing_paymentallocation a
                       WHERE a.invoice_id = i.id AND {local("a.created_at")}::date <= %(as_of)s), 0) AS balance
-  FROM billing_invoice i
+  FROM candidates
+  JOIN billing_invoice i ON i.id = candidates.id
   JOIN scheduling_location loc ON loc.id = i.location_id
   JOIN scheduling_patient p ON p.id = i.patient_id
- WHERE i.issued_at IS NOT NULL AND i.issued_at < %(upper)s AND i.location_id = ANY(%(locations)s)
-   AND {local("i.issued_at")}::date <= %(as_of)s
+ WHERE i.issued_at IS NOT NULL AND i.issued_at < %(upper)s AND {local("i.issued_at")}::date <= %(as_of)s
 """
 
 
@@ -123,6 +135,8 @@ def aging_bucket(days: int) -> str:
 
 def ar_aging(*, as_of: date, location_ids: Sequence[int]) -> Report:
     params = {"as_of": as_of, "upper": datetime.combine(as_of + timedelta(days=2), time.min, tzinfo=UTC),
+              "changed_since": datetime.combine(as_of - timedelta(days=1), time.min, tzinfo=UTC),
+              "now": timezone.now(),
               "locations": list(location_ids)}  # fmt: skip
     rows = [row for row in _fetch(AGING_SQL + " ORDER BY issue_date, invoice_number", params) if row["balance"] != 0]
     for row in rows:

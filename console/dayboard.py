@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from scheduling import selectors
 from scheduling.booking.location_setup import location_setup
-from scheduling.models import Appointment, AppointmentStatus, Location
+from scheduling.models import Appointment, AppointmentStatus, Location, holding_during
 from scheduling.time import Interval, merge_intervals
 
 DEFAULT_HOURS = (time(8), time(18))  # the span drawn for a day the location is closed
@@ -147,7 +147,7 @@ def day_board(user: Any, location: Location, day: date) -> DayBoard:
     day_start, day_end = _local(day, time.min, location), _local(day + timedelta(days=1), time.min, location)
     visits = list(
         selectors.appointments_for(user)
-        .filter(location=location, start__lt=day_end, hold_until__gt=day_start)
+        .filter(holding_during(day_start, day_end), location=location)
         .only(*BOARD_FIELDS)
         .order_by("start", "pk")
     )

@@ -88,7 +88,11 @@ class AppointmentFilter(django_filters.FilterSet):
         self, queryset: QuerySet[Appointment], name: str, value: datetime.date
     ) -> QuerySet[Appointment]:
         local_day = Cast(AtTimeZone(F("start"), F("location__timezone")), DateField())
-        return queryset.alias(local_day=local_day).filter(local_day=value)
+        # Every zone's day lies within UTC-12 .. UTC+14 of the UTC day: a range the (location, start) index
+        # serves, so a day's list reads that day, not the location's whole history.
+        utc_day = datetime.datetime.combine(value, datetime.time.min, tzinfo=datetime.UTC)
+        near = Q(start__gte=utc_day - datetime.timedelta(hours=14), start__lt=utc_day + datetime.timedelta(hours=36))
+        return queryset.alias(local_day=local_day).filter(near, local_day=value)
 
 
 class SeriesFilter(django_filters.FilterSet):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import uuid
 import zoneinfo
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -498,6 +498,16 @@ BLOCKING_STATUSES = (
     AppointmentStatus.COMPLETED,
 )
 
+# A visit plus its recovery never holds a chair longer than this: service types are refused beyond it and the
+# database refuses longer holds. It bounds every "what overlaps this time" question from below, so an index on
+# ``start`` reads those days only, however many years of visits lie before them.
+MAX_HOLD = timedelta(hours=12)
+
+
+def holding_during(since: datetime, until: datetime) -> Q:
+    """Visits whose hold (visit plus recovery) overlaps ``[since, until)``."""
+    return Q(start__gt=since - MAX_HOLD, start__lt=until, hold_until__gt=since)
+
 
 class Appointment(PublicIdModel):
     """One visit. Holds its resource and patient for ``[start, hold_until)`` and its staff for ``[start, end)``."""
@@ -540,6 +550,9 @@ class Appointment(PublicIdModel):
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
             models.CheckConstraint(condition=Q(end__lte=models.F("hold_until")), name="appointment_end_before_hold"),
+            models.CheckConstraint(
+                condition=Q(hold_until__lte=models.F("start") + MAX_HOLD), name="appointment_hold_at_most_max"
+            ),
             ExclusionConstraint(
                 name="appointment_no_resource_overlap",
                 expressions=[
@@ -586,6 +599,9 @@ class AppointmentStaff(models.Model):
         ordering = ("appointment", "id")
         indexes = [models.Index(fields=["staff", "start"], name="appointment_staff_start")]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(end__lte=models.F("start") + MAX_HOLD), name="appointment_staff_at_most_max"
+            ),
             models.UniqueConstraint(fields=["appointment", "staff"], name="appointment_staff_once"),
             ExclusionConstraint(
                 name="appointment_no_staff_overlap",

@@ -149,7 +149,7 @@ class PatientViewSet(viewsets.ModelViewSet):
     def access_log(self, request: Request, id: str) -> Response:
         """Who saw or changed this patient's records, newest first (admins only)."""
         patient = self.get_object()
-        events = AuditEvent.about(patient.public_id).order_by("-at", "-id")
+        events = AuditEvent.access_log(patient.public_id)
         page = self.paginate_queryset(events)
         return self.get_paginated_response(AccessLogOutput(page, many=True).data)
 

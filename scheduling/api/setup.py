@@ -23,6 +23,7 @@ from backend.roles import Role
 from scheduling import selectors
 from scheduling.filters import ResourceFilter
 from scheduling.models import (
+    MAX_HOLD,
     Closure,
     Location,
     OpeningRule,
@@ -34,7 +35,7 @@ from scheduling.models import (
 )
 from scheduling.services.calendar_feeds import feed_current, feed_rotate, feed_url
 
-MAX_HOLD_MINUTES = 12 * 60
+MAX_HOLD_MINUTES = int(MAX_HOLD.total_seconds()) // 60
 
 
 def ensure_unique(

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 
 from backend import sql
-from scheduling.models import BLOCKING_STATUSES, Appointment, AppointmentStaff
+from scheduling.models import BLOCKING_STATUSES, MAX_HOLD, Appointment, AppointmentStaff
 
 # What a row holds busy: a chair or room, a staff member, a patient.
 RESOURCE, STAFF, PATIENT = "resource", "staff", "patient"
@@ -35,14 +35,17 @@ def _statement() -> str:
     parts, staff, appointment, part_start, part_end, blocking = _names(
         AppointmentStaff, "staff", "appointment", "start", "end", "is_blocking"
     )
-    held = f"{status} = ANY(%(statuses)s) AND {start} < %(until)s AND {hold_until} > %(since)s"
+    # Bounded below through MAX_HOLD, so the (location|patient, start) indexes read only the days asked about.
+    held = (
+        f"{status} = ANY(%(statuses)s) AND {start} > %(earliest)s AND {start} < %(until)s AND {hold_until} > %(since)s"
+    )
     epoch = "EXTRACT(EPOCH FROM {})::double precision"
     return (
         f"SELECT '{RESOURCE}', {resource}, {pk}, {epoch.format(start)}, {epoch.format(hold_until)} "  # noqa: S608
         f"FROM {visits} WHERE {location} = %(location)s AND {held} "
         f"UNION ALL SELECT '{STAFF}', {staff}, {appointment}, {epoch.format(part_start)}, {epoch.format(part_end)} "
         f"FROM {parts} WHERE {staff} = ANY(%(staff)s) AND {blocking} "
-        f"AND {part_start} < %(until)s AND {part_end} > %(since)s "
+        f"AND {part_start} > %(earliest)s AND {part_start} < %(until)s AND {part_end} > %(since)s "
         f"UNION ALL SELECT '{PATIENT}', {patient}, {pk}, {epoch.format(start)}, {epoch.format(hold_until)} "
         f"FROM {visits} WHERE {patient} = ANY(%(patients)s) AND {held} "
         "ORDER BY 4"
@@ -67,7 +70,7 @@ def busy_rows(
             _statement(),
             {
                 "location": location_id, "staff": list(staff_ids), "patients": list(patient_ids),
-                "statuses": list(BLOCKING_STATUSES), "since": since, "until": until,
+                "statuses": list(BLOCKING_STATUSES), "since": since, "until": until, "earliest": since - MAX_HOLD,
             },
         )  # fmt: skip
         return cursor.fetchall()

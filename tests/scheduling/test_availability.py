@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.errors import ApplicationError
-from scheduling.models import Appointment, AppointmentStaff, Closure
+from scheduling.booking.busy import busy_rows
+from scheduling.models import MAX_HOLD, Appointment, AppointmentStaff, Closure
 from scheduling.services.appointments import appointment_book
 from scheduling.services.availability import AvailabilityQuery, availability_search
 from tests.scheduling.conftest import ALTERNATE_FRIDAY_ANCHOR, NOW, Clinic, make_clinic, ny
@@ -192,3 +193,24 @@ def test_every_offered_slot_is_open_in_local_time_and_booking_it_succeeds(
             except ApplicationError as refused:  # pragma: no cover - this is the failure the property hunts
                 pytest.fail(f"availability offered {placement.start} but booking refused it: {refused.detail}")
             booked.delete()
+
+
+def test_a_hold_started_the_evening_before_still_blocks_the_morning_and_longer_holds_are_refused(
+    clinic: Clinic,
+) -> None:
+    """Overlap questions read only the 12 hours before the window (``MAX_HOLD``): the database refuses a longer
+    hold, and a hold that long, started the evening before, still shows as busy."""
+    evening = ny(MONDAY, 8) - MAX_HOLD + dt.timedelta(minutes=30)  # held until 08:30 Monday
+    overnight = Appointment.objects.create(
+        patient=clinic.patient2, service_type=clinic.infusion, location=clinic.location, resource=clinic.chairs[0],
+        start=evening, end=evening + dt.timedelta(hours=1), hold_until=evening + MAX_HOLD,
+    )  # fmt: skip
+
+    rows = busy_rows(location_id=clinic.location.pk, staff_ids=[], patient_ids=[clinic.patient2.pk],
+                     since=ny(MONDAY, 8), until=ny(MONDAY, 9))  # fmt: skip
+
+    assert {(kind, appointment) for kind, _owner, appointment, _start, _end in rows} == {
+        ("resource", overnight.pk), ("patient", overnight.pk),
+    }  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Appointment.objects.filter(pk=overnight.pk).update(hold_until=evening + MAX_HOLD + dt.timedelta(minutes=1))
