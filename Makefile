@@ -20,6 +20,7 @@ help:
 	@echo "make test-clocks - the suite (but tests of real processes) at 00:30, 04:59 and 23:30 UTC today"
 	@echo "make lint   - ruff (format check + lint) and mypy"
 	@echo "make bench  - measure the hot paths against their baselines (docs/performance.md)"
+	@echo "make bench SCALE=S|M|L|all - the hot paths on years of generated history"
 	@echo "make backup - dump the database to var/backups/ (make restore FILE=... puts one back)"
 	@echo "make stop   - stop embedded PostgreSQL/Redis left running"
 
@@ -52,10 +53,11 @@ format: install
 	$(RUN) ruff check --fix .
 
 bench: install
-	$(RUN) python -m bench
+	$(RUN) python -m bench $(if $(SCALE),--scale $(SCALE))
 
 bench-smoke: install
 	$(RUN) python -m bench --smoke
+	$(RUN) python -m bench --smoke --scale S
 
 backup: install
 	$(RUN) python -m backend.backup dump

@@ -13,7 +13,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark the clinic backend against its physical baselines.")
     parser.add_argument("--smoke", action="store_true", help="every benchmark at a tiny size, in seconds")
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. 4b,6 (default: all)")
+    parser.add_argument("--scale", default="", help="S, M, L or all: the hot paths on years of history instead")
     args = parser.parse_args()
+    scale_sizes = {"all": ["S", "M", "L"], "": []}.get(args.scale, [args.scale])
+    if unknown_sizes := [size for size in scale_sizes if size not in ("tiny", "S", "M", "L")]:
+        parser.error(f"unknown size {unknown_sizes[0]}; choose S, M, L or all")
 
     stack.prepare_environment()
     import django
@@ -25,6 +29,12 @@ def main() -> int:
     stack.migrate()
     print("generating the benchmark clinic ...", flush=True)
     data = dataset.build(patients=2000 if args.smoke else 6000)
+    if scale_sizes:
+        from bench import scale
+
+        sizes = ["tiny"] if args.smoke else scale_sizes
+        scale.run(data, sizes, repeats=3 if args.smoke else 40, warmup=2 if args.smoke else 5)
+        return 0
     server = stack.Gunicorn(workers=4).start()
     client = stack.Client(server.port, data.token)
     levels: list[dict[str, object]] = []
