@@ -181,7 +181,6 @@ def chart(rows: list[dict[str, Any]], sizes: list[str], target: Path = CHART) ->
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
     figure, axis = plt.subplots(figsize=(10, 4.6), dpi=110)
