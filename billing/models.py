@@ -210,6 +210,8 @@ class Invoice(PublicIdModel):
             models.Index(fields=["location", "issued_at"], name="invoice_location_issued"),
             models.Index(fields=["patient", "created_at"], name="invoice_patient_created"),
             models.Index(fields=["status", "issued_at"], name="invoice_status_issued"),
+            # A location's list, newest first, one page at a time (the default ordering).
+            models.Index(fields=["location", "-created_at", "-id"], name="invoice_location_newest"),
             # AR aging reads the open invoices and those changed since its day (billing.reports.AGING_SQL).
             models.Index(
                 fields=["location"], name="invoice_open", condition=Q(status__in=["issued", "partially_paid"])

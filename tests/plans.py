@@ -12,8 +12,9 @@ A scan of a large table is *bounded* when its index condition picks a few rows w
 - any condition on a partial index (its predicate keeps only the open rows: due reminders, running exports).
 
 Anything else reads history whole: a sequential scan, an index scan with no condition, "every visit this
-location ever had" or "every visit before Friday". A scan that feeds a ``LIMIT`` directly, in index order and
-with no filter, is bounded by the limit (the newest 50 invoices).
+location ever had" or "every visit before Friday". A scan that feeds a ``LIMIT`` directly, in index order,
+is bounded by the limit when it shows every row it reads (the newest 50 invoices) or skips only rows newer
+than a closed time range (last month's invoices, newest first).
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def plan_of(sql: str) -> dict[str, Any]:
     with transaction.atomic(), connection.cursor() as cursor:
         tables = list(L_ROWS)
         cursor.execute(
-            "UPDATE pg_class c SET reltuples = l.rows, relpages = 1 FROM unnest(%s::text[], %s::float4[])"
-            " AS l(name, rows) WHERE c.oid = to_regclass(l.name)",
+            # relpages as the table has now: the planner scales reltuples by the pages it finds on disk.
+            "UPDATE pg_class c SET reltuples = l.rows,"
+            " relpages = greatest(1, pg_relation_size(c.oid) / current_setting('block_size')::int)"
+            " FROM unnest(%s::text[], %s::float4[]) AS l(name, rows) WHERE c.oid = to_regclass(l.name)",
             [tables, [float(rows) for rows in L_ROWS.values()]],
         )
         cursor.execute("DELETE FROM pg_statistic WHERE starelid = ANY(SELECT to_regclass(unnest(%s::text[])))",
@@ -112,6 +115,13 @@ def is_bounded(condition: str) -> bool:
     return False
 
 
+def _closed_ranges_only(condition: str) -> bool:
+    bounds: dict[str, set[str]] = {}
+    for column, operator in COMPARISON.findall(condition):
+        bounds.setdefault(column, set()).add(operator)
+    return bool(bounds) and all(ops <= LOWER | UPPER and ops & LOWER and ops & UPPER for ops in bounds.values())
+
+
 def _index_names(node: dict[str, Any]) -> set[str]:
     return {n["Index Name"] for n, _ in _nodes(node) if "Index Name" in n}
 
@@ -124,7 +134,9 @@ def _reads_history(node: dict[str, Any], parents: tuple[str, ...], partial: froz
         return False
     if _index_names(node) & partial or is_bounded(node.get("Index Cond") or node.get("Recheck Cond") or ""):
         return False
-    return not (_fed_to_a_limit(parents) and "Filter" not in node)  # a page of rows in index order
+    # A page of rows in index order: every row read is shown, or only rows newer than a recent period are
+    # skipped (a filter that is a closed time range, such as the invoices of last month, newest first).
+    return not (_fed_to_a_limit(parents) and ("Filter" not in node or _closed_ranges_only(node["Filter"])))
 
 
 def full_scans(sql: str) -> list[str]:

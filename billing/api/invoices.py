@@ -38,6 +38,7 @@ from billing.services.invoices import (
 )
 from billing.services.payments import payment_record
 from scheduling import selectors as scheduling_selectors
+from scheduling.filters import LocationFilter
 
 # --- output ----------------------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ class InvoiceFilter(django_filters.FilterSet):
     issued_from = AwareDateTimeFilter(field_name="issued_at", lookup_expr="gte")
     issued_to = AwareDateTimeFilter(field_name="issued_at", lookup_expr="lt")
     patient = django_filters.UUIDFilter(field_name="patient__public_id")
-    location = django_filters.UUIDFilter(field_name="location__public_id")
+    location = LocationFilter()
     number = django_filters.CharFilter()
 
     class Meta:

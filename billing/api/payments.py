@@ -27,6 +27,7 @@ from billing.permissions import ReadBilling, TakePayments
 from billing.permissions import Refund as MayRefund
 from billing.services.payments import deposit_record, refund_record
 from scheduling import selectors as scheduling_selectors
+from scheduling.filters import LocationFilter
 
 
 class PaymentInput(serializers.Serializer):
@@ -141,7 +142,7 @@ class PaymentFilter(django_filters.FilterSet):
     received_from = AwareDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_to = AwareDateTimeFilter(field_name="received_at", lookup_expr="lt")
     patient = django_filters.UUIDFilter(field_name="patient__public_id")
-    location = django_filters.UUIDFilter(field_name="location__public_id")
+    location = LocationFilter()
     invoice = django_filters.UUIDFilter(field_name="invoice__public_id")
     method = django_filters.ChoiceFilter(choices=PaymentMethod.choices)
     is_deposit = django_filters.BooleanFilter()

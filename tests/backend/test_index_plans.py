@@ -103,3 +103,17 @@ def test_dropping_the_index_a_day_list_relies_on_shows_as_a_full_scan(history: C
 
     assert any("scheduling_appointment" in scan for scan in found), found
     assert Invoice.objects.exists()  # the history is still there; only the index is gone
+
+
+@pytest.mark.parametrize(
+    ("path", "user"), [("/api/v1/appointments/", "reception"), ("/api/v1/invoices/", "accountant")]
+)
+def test_a_locations_first_page_is_read_in_index_order(history: Clinic, path: str, user: str) -> None:
+    """Unfiltered, a location's list pages through its whole history: each page is read in index order and
+    stops after the page. Its row count (``COUNT(*)``, the answer's ``count``) is the one statement that reads
+    every row the location has, through an index only (docs/performance.md, "Lists count what they list")."""
+    first_page = _api(history, user, path, location=str(history.location.public_id))
+
+    scans = {sql: found for sql, found in scans_in(first_page).items() if not sql.startswith("SELECT COUNT(*)")}
+
+    assert scans == {}, "\n\n".join(f"{found}\n  in {sql[:600]}" for sql, found in scans.items())
