@@ -141,6 +141,13 @@ class AwareDateTimeField(serializers.Field):
         return value.isoformat()
 
 
+def related(instance: Any, path: str) -> Any:
+    """The object at the dotted ``path`` from ``instance`` ("location", "invoice.location")."""
+    for part in path.split("."):
+        instance = getattr(instance, part)
+    return instance
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class ZonedDateTimeField(serializers.Field):
     """A read-only datetime shown in the zone of a related object (by default the row's location)."""
@@ -151,11 +158,7 @@ class ZonedDateTimeField(serializers.Field):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: Any) -> Any:
-        value = super().get_attribute(instance)
-        owner = instance
-        for part in self.zone_from.split("."):
-            owner = getattr(owner, part)
-        return (value, owner.zone)
+        return (super().get_attribute(instance), related(instance, self.zone_from).zone)
 
     def to_representation(self, value: Any) -> str | None:
         instant, zone = value
@@ -206,11 +209,7 @@ class MoneyField(DecimalTextField):
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: Any) -> Any:
-        value = super().get_attribute(instance)
-        currency = instance
-        for part in self.currency_from.split("."):
-            currency = getattr(currency, part)
-        return (value, currency)
+        return (super().get_attribute(instance), related(instance, self.currency_from))
 
     def to_representation(self, value: tuple[Decimal, str]) -> str:
         amount, currency = value

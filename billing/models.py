@@ -165,6 +165,10 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
+# Issued invoices that still expect money: AR aging reads them through the partial index ``invoice_open``.
+OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+
+
 class InvoiceKind(models.TextChoices):
     SERVICES = "services", "Services"
     PACKAGE = "package", "Package"
@@ -213,9 +217,7 @@ class Invoice(PublicIdModel):
             # A location's list, newest first, one page at a time (the default ordering).
             models.Index(fields=["location", "-created_at", "-id"], name="invoice_location_newest"),
             # AR aging reads the open invoices and those changed since its day (billing.reports.AGING_SQL).
-            models.Index(
-                fields=["location"], name="invoice_open", condition=Q(status__in=["issued", "partially_paid"])
-            ),
+            models.Index(fields=["location"], name="invoice_open", condition=Q(status__in=OPEN_STATUSES)),
             models.Index(fields=["updated_at"], name="invoice_updated"),
         ]
         constraints = [

@@ -27,6 +27,7 @@ from django.db import connection
 from django.utils import timezone
 
 from backend.money import round_money
+from billing.models import OPEN_STATUSES
 from billing.sql import in_local_range, local, range_params
 
 ZERO = Decimal("0.00")  # amounts are stored with two decimals
@@ -99,7 +100,7 @@ def revenue(*, date_from: date, date_to: date, location_ids: Sequence[int]) -> R
 AGING_SQL = f"""
 WITH candidates AS (
   SELECT id FROM billing_invoice
-   WHERE status IN ('issued', 'partially_paid') AND location_id = ANY(%(locations)s)
+   WHERE status = ANY(%(open)s) AND location_id = ANY(%(locations)s)
   UNION
   SELECT id FROM billing_invoice
    WHERE updated_at BETWEEN %(changed_since)s AND %(now)s AND location_id = ANY(%(locations)s)
@@ -136,7 +137,7 @@ def aging_bucket(days: int) -> str:
 def ar_aging(*, as_of: date, location_ids: Sequence[int]) -> Report:
     params = {"as_of": as_of, "upper": datetime.combine(as_of + timedelta(days=2), time.min, tzinfo=UTC),
               "changed_since": datetime.combine(as_of - timedelta(days=1), time.min, tzinfo=UTC),
-              "now": timezone.now(),
+              "now": timezone.now(), "open": list(OPEN_STATUSES),
               "locations": list(location_ids)}  # fmt: skip
     rows = [row for row in _fetch(AGING_SQL + " ORDER BY issue_date, invoice_number", params) if row["balance"] != 0]
     for row in rows:

@@ -102,12 +102,17 @@ def _fed_to_a_limit(parents: tuple[str, ...]) -> bool:
     return False
 
 
-def is_bounded(condition: str) -> bool:
-    """Whether an index condition picks rows independently of how much history the table holds."""
+def _bounds(condition: str) -> dict[str, set[str]]:
+    """The operators each column is compared with in a plan's condition."""
     bounds: dict[str, set[str]] = {}
     for column, operator in COMPARISON.findall(condition):
         bounds.setdefault(column, set()).add(operator)
-    for column, operators in bounds.items():
+    return bounds
+
+
+def is_bounded(condition: str) -> bool:
+    """Whether an index condition picks rows independently of how much history the table holds."""
+    for column, operators in _bounds(condition).items():
         if operators & RANGE or (operators & LOWER and operators & UPPER):
             return True
         if "=" in operators and column not in SHARED_COLUMNS:
@@ -116,9 +121,7 @@ def is_bounded(condition: str) -> bool:
 
 
 def _closed_ranges_only(condition: str) -> bool:
-    bounds: dict[str, set[str]] = {}
-    for column, operator in COMPARISON.findall(condition):
-        bounds.setdefault(column, set()).add(operator)
+    bounds = _bounds(condition)
     return bool(bounds) and all(ops <= LOWER | UPPER and ops & LOWER and ops & UPPER for ops in bounds.values())
 
 

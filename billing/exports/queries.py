@@ -7,8 +7,8 @@ single-row cursor (XLSX). Rules shared by every query:
   (an invoice issued at 23:30 in New York on the 31st belongs to the 31st);
 - only locations the requesting user may see are included;
 - text cells go through ``billing_csv_safe`` (spreadsheet-injection guard);
-- money is rounded to its row's currency (``backend.money.CURRENCY_MINOR_UNITS``, passed as a parameter);
   numbers and dates are typed columns and are written as plain values;
+- money is rounded to its row's currency (``backend.money.CURRENCY_MINOR_UNITS``, passed as a parameter);
 - draft invoices are never exported: they have no number and may still change.
 
 QuickBooks Online and Xero get their own invoice-import column sets (one row

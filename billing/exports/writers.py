@@ -107,21 +107,21 @@ def write_xlsx(out: BinaryIO, cursor: psycopg.Cursor[Any], query: ExportQuery,
     workbook = Workbook(write_only=True)
     sheets = 1
     sheet = _new_sheet(workbook, query, sheets)
-    formats = [_number_format(column.type) for column in query.columns]
+    types = [column.type for column in query.columns]
     rows = in_sheet = 0
     for record in cursor.stream(query.sql, query.params):
         if in_sheet == EXCEL_MAX_DATA_ROWS:
             sheets += 1
             sheet, in_sheet = _new_sheet(workbook, query, sheets), 0
         cells: list[Any] = []
-        for value, number_format in zip(record, formats, strict=True):
+        for value, column_type in zip(record, types, strict=True):
             if isinstance(value, str):
                 cells.append(ILLEGAL_CHARACTERS_RE.sub("", value))
-            elif number_format is None or value is None:
+            elif value is None or (number_format := _number_format(column_type, value)) is None:
                 cells.append(value)
             else:
                 cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = _money_format(value) if number_format == MONEY else number_format
+                cell.number_format = number_format
                 cells.append(cell)
         sheet.append(cells)
         rows += 1
@@ -133,13 +133,15 @@ def write_xlsx(out: BinaryIO, cursor: psycopg.Cursor[Any], query: ExportQuery,
     return rows
 
 
-def _number_format(column_type: str) -> str | None:
-    return {MONEY: MONEY, DATE: "yyyy-mm-dd", DECIMAL: "0.###", INTEGER: "0"}.get(column_type)
+NUMBER_FORMATS = {DATE: "yyyy-mm-dd", DECIMAL: "0.###", INTEGER: "0"}
 
 
-def _money_format(amount: Decimal) -> str:
-    """Money comes rounded to its currency (see ``queries.Column``): show as many decimals as it has."""
-    decimals = -int(amount.as_tuple().exponent)
+def _number_format(column_type: str, value: Any) -> str | None:
+    """A typed cell's format. Money comes rounded to its currency (see ``queries.Column``): as many decimals
+    as the amount has."""
+    if column_type != MONEY:
+        return NUMBER_FORMATS.get(column_type)
+    decimals = -int(Decimal(value).as_tuple().exponent)
     return "#,##0." + "0" * decimals if decimals > 0 else "#,##0"
 
 
