@@ -63,6 +63,14 @@ def billing_clinic(clinic: Clinic) -> Clinic:
     return clinic
 
 
+def bill_visits(client: APIClient, clinic: Clinic, *visits: Appointment) -> Any:
+    """POST a draft invoice of ``visits`` for the clinic's patient at its location."""
+    return client.post("/api/v1/invoices/", {
+        "patient": str(clinic.patient.public_id), "location": str(clinic.location.public_id),
+        "appointments": [str(visit.public_id) for visit in visits],
+    }, format="json")  # fmt: skip
+
+
 def pay(client: APIClient, invoice: Invoice | str, amount: Any, method: str = "card", **extra: Any) -> Any:
     invoice_id = invoice if isinstance(invoice, str) else str(invoice.public_id)
     return client.post(f"/api/v1/invoices/{invoice_id}/payments/", {"amount": amount, "method": method, **extra},

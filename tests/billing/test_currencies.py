@@ -14,7 +14,7 @@ from billing.exports.queries import export_query
 from billing.exports.writers import request_cursor, write_export
 from billing.models import FeeScheduleItem, Invoice
 from scheduling.models import Location, ServiceType
-from tests.billing.conftest import completed_visit, pay
+from tests.billing.conftest import bill_visits, completed_visit, pay
 from tests.billing.test_exports import read_csv
 from tests.scheduling.conftest import Clinic
 
@@ -32,10 +32,7 @@ def _priced_in(clinic: Clinic, currency: str, price: str) -> None:
 def _billed(clinic: Clinic) -> dict:
     visit = completed_visit(clinic)
     client = clinic.client(clinic.accountant)
-    draft = client.post("/api/v1/invoices/", {
-        "patient": str(clinic.patient.public_id), "location": str(clinic.location.public_id),
-        "appointments": [str(visit.public_id)],
-    }, format="json")  # fmt: skip
+    draft = bill_visits(client, clinic, visit)
     assert draft.status_code == 201, draft.json()
     issued = client.post(f"/api/v1/invoices/{draft.json()['id']}/issue/")
     assert issued.status_code == 200, issued.json()

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from billing.models import Invoice, PaymentAllocation
 from billing.selectors import patient_credit
-from tests.billing.conftest import MONDAY, completed_visit, issued_invoice, pay
+from tests.billing.conftest import MONDAY, bill_visits, completed_visit, issued_invoice, pay
 from tests.scheduling.conftest import Clinic
 
 
@@ -15,10 +15,7 @@ def test_an_accountant_bills_a_completed_infusion_from_the_fee_schedule_and_issu
     visit = completed_visit(clinic)
     client = clinic.client(clinic.accountant)
 
-    draft = client.post("/api/v1/invoices/", {
-        "patient": str(clinic.patient.public_id), "location": str(clinic.location.public_id),
-        "appointments": [str(visit.public_id)],
-    }, format="json")  # fmt: skip
+    draft = bill_visits(client, clinic, visit)
 
     assert draft.status_code == 201, draft.json()
     body = draft.json()
@@ -203,20 +200,10 @@ def test_paying_a_draft_or_billing_an_open_visit_is_refused(billing_clinic: Clin
         "lines": [{"description": "Consult", "unit_price": "100.00"}],
     }, format="json").json()  # fmt: skip
     visit = completed_visit(clinic, MONDAY, hour=13)
-    accountant.post(
-        "/api/v1/invoices/",
-        {
-            "patient": str(clinic.patient.public_id),
-            "location": str(clinic.location.public_id),
-            "appointments": [str(visit.public_id)],
-        },
-        format="json",
-    )
+    bill_visits(accountant, clinic, visit)
 
     draft_payment = pay(clinic.client(clinic.reception), draft["id"], "10.00")
-    twice = accountant.post("/api/v1/invoices/", {"patient": str(clinic.patient.public_id),
-                            "location": str(clinic.location.public_id), "appointments": [str(visit.public_id)]},
-                            format="json")  # fmt: skip
+    twice = bill_visits(accountant, clinic, visit)
 
     assert draft_payment.status_code == 409
     assert draft_payment.json()["code"] == "invoice_not_issued"
