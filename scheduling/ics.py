@@ -9,14 +9,15 @@ diagnosis or drug. A staff member's say the patient's initials and the service's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -58,12 +59,32 @@ def visit_event(appointment: Appointment, audience: Audience) -> Event:
 
 def calendar_bytes(appointments: Iterable[Appointment], audience: Audience, *, method: str | None = None) -> bytes:
     """A VCALENDAR of the visits, with a VTIMEZONE for every zone used; ``method`` for an email (REQUEST, CANCEL)."""
+    visits = list(appointments)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     if method:
         calendar.add("method", method)
-    for appointment in appointments:
+    for zone, years in _years_by_zone(visits).items():
+        calendar.add_component(vtimezone(zone, min(years), max(years)))
+    for appointment in visits:
         calendar.add_component(visit_event(appointment, audience))
-    calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
+
+
+def _years_by_zone(visits: Iterable[Appointment]) -> dict[str, set[int]]:
+    years: dict[str, set[int]] = {}
+    for visit in visits:
+        zone = visit.location.zone
+        years.setdefault(zone.key, set()).update((visit.start.astimezone(zone).year, visit.end.astimezone(zone).year))
+    return years
+
+
+@functools.lru_cache(maxsize=512)
+def vtimezone(zone: str, first_year: int, last_year: int) -> Timezone:
+    """The zone's VTIMEZONE for these calendar years: their transitions only, built once per process.
+
+    Building one walks every transition in its range; the library's default range (1970-2038) made it most of an
+    email's cost. Callers add it to a calendar and never change it.
+    """
+    return Timezone.from_tzid(zone, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))

@@ -58,6 +58,33 @@ def test_the_feed_keeps_local_times_across_a_dst_change(zone: str, days: list[dt
         assert {str(event.decoded("dtstart").tzinfo) for event in events} == {zone}
 
 
+@pytest.mark.parametrize(
+    ("zone", "days"),
+    [("America/New_York", [dt.date(2026, 10, 29), dt.date(2026, 12, 30), dt.date(2028, 3, 13)]),
+     ("Australia/Sydney", [dt.date(2026, 10, 1), dt.date(2027, 4, 5), dt.date(2028, 1, 3)])],
+)  # fmt: skip
+def test_the_feeds_own_vtimezone_gives_every_visit_its_offset(zone: str, days: list[dt.date]) -> None:
+    """The VTIMEZONE covers the years the visits fall in, no more: read on its own (as a client without the
+    IANA database does), it must still give each visit the offset zoneinfo gives it."""
+    with time_machine.travel(dt.datetime(2026, 9, 20, tzinfo=dt.UTC), tick=False):
+        clinic = make_clinic(timezone=zone)
+        for day in days:
+            start = dt.datetime.combine(day, dt.time(9), tzinfo=ZoneInfo(zone))
+            appointment_book(actor=None, patient=clinic.patient, service_type=clinic.infusion,
+                             location=clinic.location, start=start)  # fmt: skip
+        url = patient_feed(clinic)
+        calendar = Calendar.from_ical(Client().get(url[url.index("/ical/") :]).content)
+        (vtimezone,) = calendar.timezones
+        own_rules = vtimezone.to_tz(lookup_tzid=False)
+        starts = [event.decoded("dtstart") for event in calendar.walk("VEVENT")]
+        assert len(starts) == len(days)
+        assert [start.replace(tzinfo=own_rules).utcoffset() for start in starts] == [
+            start.utcoffset() for start in starts
+        ]
+        assert len({start.utcoffset() for start in starts}) == 2  # both sides of a change are covered
+        assert f"from {days[0].year}-01-01 to {days[-1].year + 1}-01-01" in str(vtimezone.get("comment"))
+
+
 def test_a_rotated_or_revoked_feed_answers_404_and_staff_get_their_own(clinic: Clinic) -> None:
     appointment_book(actor=None, patient=clinic.patient, service_type=clinic.infusion, location=clinic.location,
                      start=dt.datetime(2026, 10, 5, 13, tzinfo=dt.UTC))  # fmt: skip
