@@ -49,7 +49,7 @@ def main() -> int:
         "2": load,
         "3": lambda: benchmarks.availability(client, data, settings),
         "4": lambda: benchmarks.appointment_list(client, data, settings),
-        "4b": lambda: billing.invoice_list(client, data, settings.repeats, settings.warmup),
+        "4b": lambda: billing.invoice_list(client, data, settings),
         "5": lambda: reminders.run(data, count=200 if args.smoke else 10_000),
         "6": lambda: billing.receipts(data, count=100 if args.smoke else 10_000),
         "7": lambda: exports.run(data, lines=30_000 if args.smoke else 1_000_000),

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from backend.models import DocumentStatus, EmailStatus
 from bench import stack
-from bench.benchmarks import query_count
+from bench.benchmarks import Settings, list_versus_raw
 from bench.dataset import Dataset
-from bench.harness import Result, interleaved, summarise
+from bench.harness import Result
 from bench.stack import Client
 from billing.documents import digest, receipt_payload
 from billing.models import Document, Invoice, InvoiceLine, Payment, PaymentAllocation
@@ -56,39 +56,24 @@ def create_invoices(data: Dataset, count: int) -> None:
     Invoice.objects.filter(pk__in=[invoice.pk for invoice in paid]).update(status="paid")
 
 
-def invoice_list(client: Client, data: Dataset, repeats: int, warmup: int) -> Result:
+INVOICE_ROWS_SQL = (
+    "SELECT i.public_id, i.number, i.kind, i.status, p.public_id, p.first_name, p.last_name, l.public_id,"
+    " l.timezone, i.issued_at, i.currency, i.subtotal, i.tax_total, i.total, i.notes, i.created_at,"
+    " (SELECT json_agg(json_build_array(x.public_id, x.description, x.code, x.quantity, x.unit_price,"
+    " x.amount, x.tax, x.total) ORDER BY x.position) FROM billing_invoiceline x WHERE x.invoice_id = i.id),"
+    " (SELECT coalesce(sum(a.amount), 0) FROM billing_paymentallocation a WHERE a.invoice_id = i.id),"
+    " (SELECT coalesce(sum(c.total), 0) FROM billing_creditnote c WHERE c.invoice_id = i.id)"
+    " FROM billing_invoice i JOIN scheduling_patient p ON p.id = i.patient_id"
+    " JOIN scheduling_location l ON l.id = i.location_id WHERE i.location_id = %s"
+    " ORDER BY i.created_at DESC, i.id DESC LIMIT %s"
+)
+
+
+def invoice_list(client: Client, data: Dataset, settings: Settings) -> Result:
     create_invoices(data, 600)
-    page_of = f"/api/v1/invoices/?location={data.location.public_id}&page_size="
-    path = f"{page_of}100"
-
-    def via_http(_index: int) -> None:
-        status, body = client.get(path)
-        if status != 200 or len(body["results"]) != 100:
-            raise RuntimeError(f"invoice list failed: {status}")
-
-    def via_sql(_index: int) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT i.public_id, i.number, i.kind, i.status, p.public_id, p.first_name, p.last_name, l.public_id,"
-                " l.timezone, i.issued_at, i.currency, i.subtotal, i.tax_total, i.total, i.notes, i.created_at,"
-                " (SELECT json_agg(json_build_array(x.public_id, x.description, x.code, x.quantity, x.unit_price,"
-                " x.amount, x.tax, x.total) ORDER BY x.position) FROM billing_invoiceline x WHERE x.invoice_id = i.id),"
-                " (SELECT coalesce(sum(a.amount), 0) FROM billing_paymentallocation a WHERE a.invoice_id = i.id),"
-                " (SELECT coalesce(sum(c.total), 0) FROM billing_creditnote c WHERE c.invoice_id = i.id)"
-                " FROM billing_invoice i JOIN scheduling_patient p ON p.id = i.patient_id"
-                " JOIN scheduling_location l ON l.id = i.location_id WHERE i.location_id = %s"
-                " ORDER BY i.created_at DESC, i.id DESC LIMIT 100",
-                [data.location.pk],
-            )  # fmt: skip
-            cursor.fetchall()
-
-    subject, baseline = interleaved(via_http, via_sql, repeats=repeats, warmup=warmup)
-    queries = {size: query_count(data, f"{page_of}{size}") for size in (10, 100)}
-    return summarise(
-        "4b. invoice list (HTTP)", "page of 100 (3 lines each)", subject, baseline,
-        baseline_label="same rows, one raw query", target="ratio <= 5, constant queries",
-        met=lambda _m, _p, ratio: ratio is not None and ratio <= 5 and queries[10] == queries[100],
-        queries_page_10=queries[10], queries_page_100=queries[100],
+    return list_versus_raw(
+        "4b. invoice list (HTTP)", "page of 100 (3 lines each)", client, data, settings,
+        page_of=f"/api/v1/invoices/?location={data.location.public_id}&page_size=", rows_sql=INVOICE_ROWS_SQL,
     )  # fmt: skip
 
 
