@@ -9,6 +9,7 @@ export of a month writes that month's lines, and there are more of them at a loc
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 import itertools
 import json
@@ -43,6 +44,7 @@ def run(data: Dataset, sizes: list[str], *, repeats: int, warmup: int) -> dict[s
     for name in sizes:
         print(f"growing the history to size {name} ...", flush=True)
         builds[name] = grow(data, SIZES[name])
+        gc.freeze()  # as the web process does once loaded (backend/wsgi.py)
         for path, (measure, reset) in paths.items():
             times = _times(measure, reset, repeats=repeats, warmup=warmup)
             rows.append({"size": name, "path": path, "median_ms": round(statistics.median(times), 2),
