@@ -223,7 +223,7 @@ APPOINTMENT_ROWS_SQL = (
     " JOIN scheduling_resource r ON r.id = a.resource_id LEFT JOIN scheduling_series s ON s.id = a.series_id"
     " WHERE a.location_id = %s ORDER BY a.start, a.id LIMIT %s"
 )
-PER_ROW_TARGET = 10  # an ORM row costs 6-7x a raw one; one more query per row adds about 20x
+PER_ROW_TARGET = 10  # an ORM row costs 6-8x a raw one; one more query per row adds about 20x
 UNAUDITED_REQUEST = "/api/v1/locations/"  # token check, one small query, no patient data: no audit event
 
 
