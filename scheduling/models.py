@@ -392,11 +392,11 @@ class SeriesTemplate(PublicIdModel):
         help_text="Integration sessions booked with the series (e.g. a therapist's integration session).",
     )  # fmt: skip
     session_after_visits = ArrayField(
-        models.PositiveSmallIntegerField(), default=list, blank=True,
+        models.PositiveSmallIntegerField(), default=list, db_default=[], blank=True,
         help_text="After which visits a session follows (1 = the first), e.g. 1, 3, 6.",
     )  # fmt: skip
     session_days_after = models.PositiveSmallIntegerField(
-        default=1, help_text="How many days after its visit a session is (0 = the same day)."
+        default=1, db_default=1, help_text="How many days after its visit a session is (0 = the same day)."
     )
     session_local_time = models.TimeField(null=True, blank=True, help_text="Empty: the series' time of day.")
 
@@ -535,7 +535,9 @@ class Appointment(PublicIdModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     calendar_sequence = models.PositiveIntegerField(
-        default=0, help_text="Counts the changes a calendar must see (moved, cancelled): the ICS SEQUENCE."
+        default=0,
+        db_default=0,
+        help_text="Counts the changes a calendar must see (moved, cancelled): the ICS SEQUENCE.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -654,7 +656,9 @@ class Reminder(PublicIdModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reminders")
     channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
     recipient = models.EmailField(
-        blank=True, help_text="A staff notice's address. Messages to the patient go to the patient's own."
+        blank=True,
+        db_default="",
+        help_text="A staff notice's address. Messages to the patient go to the patient's own.",
     )
     subject_id = models.UUIDField(
         null=True,
