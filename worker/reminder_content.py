@@ -154,11 +154,12 @@ def offer_of(reminder: Reminder) -> WaitlistOffer:
     return WaitlistOffer.objects.select_related("slot__location").get(public_id=reminder.subject_id)
 
 
-def render(reminder: Reminder) -> OutgoingMessage:
+def render(reminder: Reminder, *, offer: WaitlistOffer | None = None) -> OutgoingMessage:
+    """The row's message; ``offer`` is a waitlist offer's row when the caller has read it already."""
     if reminder.kind == ReminderKind.STAFF_NOTICE:
         return staff_notice(reminder)
     if reminder.kind == ReminderKind.WAITLIST_OFFER:
-        return waitlist_offer(reminder, offer_of(reminder))
+        return waitlist_offer(reminder, offer or offer_of(reminder))
     if reminder.kind == ReminderKind.FORM_INVITE:
         return form_invite(reminder)
     patient = reminder.patient

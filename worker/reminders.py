@@ -45,6 +45,7 @@ from scheduling.models import (
     ReminderChannel,
     ReminderKind,
     ReminderStatus,
+    WaitlistOffer,
 )
 from worker.channels.base import PermanentDeliveryError, TransientDeliveryError
 from worker.channels.email import send_email
@@ -249,6 +250,7 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
     record = functools.partial(_record, reminder, worker=worker, claim_next=claim_next)
     patient = reminder.patient
     closes_at: datetime | None = None  # after this, the message is no use (a waitlist offer's expiry)
+    offer: WaitlistOffer | None = None
     if reminder.kind == ReminderKind.STAFF_NOTICE:
         return _send(reminder, record)  # to clinic staff, by email: the patient's consent is not asked
     if reminder.kind == ReminderKind.VISIT:
@@ -281,12 +283,12 @@ def _deliver_claimed(reminder: Reminder, *, worker: str, claim_next: int | None)
         if resume is not None:
             detail = f"quiet hours until {resume}"
             return "deferred", record(ReminderStatus.PENDING, outcome="deferred", detail=detail, due_at=resume)
-    return _send(reminder, record)
+    return _send(reminder, record, offer=offer)
 
 
-def _send(reminder: Reminder, record: Callable[..., bool]) -> tuple[str, bool]:
+def _send(reminder: Reminder, record: Callable[..., bool], offer: WaitlistOffer | None = None) -> tuple[str, bool]:
     """Render and hand the row to its channel; record the outcome (a transient error requeues and raises)."""
-    message = render(reminder)
+    message = render(reminder, offer=offer)
     try:
         provider_id = send_email(message) if reminder.channel == ReminderChannel.EMAIL else send_sms(message)
     except PermanentDeliveryError as error:

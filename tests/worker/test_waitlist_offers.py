@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings as DjangoSettings
 
 from scheduling.models import OfferStatus, Reminder, ReminderKind, ReminderStatus, WaitlistOffer
@@ -57,7 +59,10 @@ def test_an_offer_names_the_clinic_the_time_the_link_and_its_end_and_nothing_cli
 def test_an_offer_is_emailed_once(clinic: Clinic, smtp_sink: Sink) -> None:
     offered(clinic)
     row = queued("email")
-    assert reminder_deliver(reminder_id=row.pk) == "sent"
+    with CaptureQueriesContext(connection) as delivery:
+        assert reminder_deliver(reminder_id=row.pk) == "sent"
+    offer_reads = [query for query in delivery.captured_queries if 'FROM "scheduling_waitlistoffer"' in query["sql"]]
+    assert len(offer_reads) == 1  # read to decide whether it is still open, and the message is written from it
     assert reminder_deliver(reminder_id=row.pk) == "not-claimed"
     (mail,) = smtp_sink.messages()
     assert "Subject: A visit time has opened at Boston" in mail
