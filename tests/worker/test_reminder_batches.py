@@ -112,7 +112,7 @@ def test_a_row_that_breaks_its_worker_every_time_is_failed_after_its_last_attemp
     Reminder.objects.filter(pk=reminder.pk).update(status=ReminderStatus.PENDING, due_at=ny(MONDAY, 6))
     Reminder.objects.exclude(pk=reminder.pk).update(status=ReminderStatus.CANCELLED)  # only this one is due
 
-    def broken(_reminder: Reminder) -> None:
+    def broken(_reminder: Reminder, **_given: object) -> None:
         raise RuntimeError("template bug")
 
     monkeypatch.setattr(reminders_module, "render", broken)
