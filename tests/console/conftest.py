@@ -134,12 +134,15 @@ def browser_clinic(
     """The console clinic behind a live server, the clock running from the tests' "now" (08:00 in New York).
 
     The session cookie lasts until the browser closes: the server's clock is months behind the browser's.
-    The server's request threads close their connections after each request, so none outlives the test.
+    The server's request threads close their connections after each request. The test's own ORM calls made
+    while Playwright's event loop runs in this thread get a connection of their own (Django keeps connections
+    per context then); it is closed at the end, so none outlives the test.
     """
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
     with time_machine.travel(NOW, tick=True):
         yield _console_clinic()
+    connections.close_all()
 
 
 def sign_in(chromium: Any, live_server: Any, user: User, lands_on: str = "/console/day/") -> Any:
