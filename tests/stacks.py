@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def checkout(destination: Path) -> Path:
 
 
 class Stack:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
+        self.env = env or {}
         self.port = free_port()
         self.log = root / "make-run.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -52,12 +54,25 @@ class Stack:
     def start(self) -> Stack:
         env = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
         env["PORT"] = str(self.port)
+        env.update(self.env)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "backend.devstack"], cwd=self.root, env=env, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         return self
+
+    def wait_until_answering(self, timeout: float = 300) -> None:
+        """Until /healthz answers; failing, with the end of the stack's log, once `make run` exits or time is up."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while self.health() is None:
+            code = self.process.poll()
+            if code is not None or time.monotonic() > deadline:
+                log = self.log.read_text(errors="replace")[-4000:] if self.log.exists() else "(no log)"
+                what = f"exited with {code}" if code is not None else f"did not answer within {timeout:.0f} s"
+                raise AssertionError(f"the stack {what}; its log ends:\n{log}")
+            time.sleep(1)
 
     def health(self) -> dict[str, str] | None:
         try:

@@ -14,7 +14,7 @@ import psutil
 import psycopg
 import pytest
 
-from backend.embedded import PROJECT_ROOT
+from backend.embedded import PROJECT_ROOT, free_port
 from tests.processes import wait_for
 from tests.stacks import Stack, checkout
 
@@ -24,9 +24,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     base = PROJECT_ROOT / "var" / "test-stacks" / uuid.uuid4().hex[:8]
-    running = Stack(checkout(base / "stack")).start()
+    # Its own mail port: the default (1025, taken when free) is test_two_stacks' to exercise, maybe at this moment.
+    running = Stack(checkout(base / "stack"), env={"EMAIL_PORT": str(free_port())}).start()
     try:
-        wait_for(lambda: running.health() is not None, timeout=300, interval=1)
+        running.wait_until_answering()
         yield running
     finally:
         running.stop()

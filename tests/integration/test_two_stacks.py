@@ -37,9 +37,9 @@ def test_two_checkouts_run_side_by_side_and_each_ones_links_open_on_its_own_port
     first, second = two_checkouts
 
     first.start()
-    wait_for(lambda: first.health() is not None, timeout=300, interval=1)
+    first.wait_until_answering()
     second.start()
-    wait_for(lambda: second.health() is not None, timeout=300, interval=1)
+    second.wait_until_answering()
 
     assert first.health() == second.health() == {"database": "ok", "broker": "ok"}, second.log.read_text()[-3000:]
     # The demo's series summary is mailed within a minute; its links point at the second stack's own port.
